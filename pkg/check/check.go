@@ -1,0 +1,177 @@
+// Package check validates an image's ignity configuration without running
+// anything: the env files, the knobs of an environment, the perms files and
+// the accounts they name, the init and finalize scripts, and the service
+// dirs with the s6 files in them. `ignity check` runs it when the image is
+// built; /init runs it at boot and refuses to start on an Error.
+//
+// Run reports every problem it finds, not only the first, sorted by path
+// then line. Paths are the image's own ("/etc/ignity/services/web/run"),
+// whatever root the tree is read from, so a report reads the same at build
+// time and at boot. Everything is read as if chroot'ed to the root:
+// symlinks resolve inside it, an absolute target starting again at the
+// root, so a usrmerged image's /bin -> usr/bin leads where it will in the
+// container.
+//
+// An Error is what stops the container at boot or keeps a program from
+// ever running; a Warning is likely a mistake that stops nothing. No
+// message quotes a value read from an env file: env files hold secrets.
+package check
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+
+	"github.com/ignity/ignity/pkg/layout"
+)
+
+// Severity tells whether a Problem stops the container.
+type Severity int
+
+const (
+	// Warning is probably a mistake, but nothing fails because of it.
+	Warning Severity = iota + 1
+	// Error stops the container at boot, or keeps a program from running.
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Warning:
+		return "warning"
+	case Error:
+		return "error"
+	}
+	return "severity(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Problem is one thing wrong with the configuration.
+type Problem struct {
+	Path     string // in-image path, or "environment" for the container's environment
+	Line     int    // from 1; 0 when the problem is not tied to a line
+	Msg      string
+	Severity Severity
+}
+
+// String prints the problem as "path:line: msg", or "path: msg" without a
+// line; a warning starts with "warning: ".
+func (p Problem) String() string {
+	s := p.Path
+	if p.Line > 0 {
+		s += ":" + strconv.Itoa(p.Line)
+	}
+	s += ": " + p.Msg
+	if p.Severity == Warning {
+		s = "warning: " + s
+	}
+	return s
+}
+
+// HasError reports whether any of problems is an Error.
+func HasError(problems []Problem) bool {
+	for _, p := range problems {
+		if p.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+// envPath is the Path of problems found in the container's environment.
+const envPath = "environment"
+
+// Run checks the configuration under l.Root with the environment env
+// (NAME=value entries: the container's, which overrides the env files as
+// it does at boot). With strictKnobs an unknown IGNITY_* variable is an
+// Error, as `ignity check` wants; otherwise a Warning, as at boot, where a
+// knob of a newer ignity must not stop an older one.
+func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
+	c := &checker{l: l, im: image{root: l.Root}}
+	files := c.envFiles()
+	cfg := c.knobs(files, env, strictKnobs)
+	c.perms(cfg)
+	c.scripts(c.im.inImage(l.EtcInit()))
+	c.scripts(c.im.inImage(l.EtcFinalize()))
+	c.services()
+	sort.SliceStable(c.out, func(i, j int) bool {
+		a, b := c.out[i], c.out[j]
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Line < b.Line
+	})
+	return c.out
+}
+
+// checker gathers the problems of one Run.
+type checker struct {
+	l   layout.Layout
+	im  image
+	out []Problem
+
+	// The PATH programs get at boot, for #!/usr/bin/env lines, and how to
+	// name it in a message (it may come from an env file: not quoted then).
+	pathDirs []string
+	pathFrom string
+}
+
+func (c *checker) add(sev Severity, p string, line int, format string, args ...any) {
+	c.out = append(c.out, Problem{Path: p, Line: line, Msg: fmt.Sprintf(format, args...), Severity: sev})
+}
+
+// fail reports err, which came from reading p, as an Error. A
+// *fs.PathError names its own path, which is then used instead.
+func (c *checker) fail(p string, err error) {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		c.add(Error, c.im.inImage(pe.Path), 0, "%s: %v", pe.Op, pe.Err)
+		return
+	}
+	c.add(Error, p, 0, "%v", err)
+}
+
+// flatten lists the errors joined in err (errors.Join), or err alone.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// configFiles lists the files of the in-image config dir dir the way
+// perms.LoadDir and envload.LoadDir pick them at boot: in name order, dot
+// files skipped, regular files and symlinks to them; directories and other
+// entries are ignored. A symlink leading nowhere is an Error: LoadDir fails
+// on it at boot. The paths returned are the entries', unresolved.
+func (c *checker) configFiles(dir string) []string {
+	names, err := c.im.names(dir)
+	if err != nil {
+		c.fail(dir, err)
+		return nil
+	}
+	var out []string
+	for _, n := range names {
+		p := path.Join(dir, n)
+		e, exists, err := c.im.look(p)
+		switch {
+		case err != nil:
+			c.fail(p, err)
+		case !exists: // gone since it was listed
+		case e.resolved == "":
+			c.add(Error, p, 0, "dangling symlink to %q: ignity fails to load it at boot (point it inside the image, or remove it)", e.link)
+		case e.info.Mode().IsRegular():
+			out = append(out, p)
+		}
+	}
+	return out
+}

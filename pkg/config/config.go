@@ -1,0 +1,159 @@
+// Package config reads ignity's knobs (IGNITY_*, USER, USERMAP_UID,
+// USERMAP_GID) from an environment and validates them. Every bad value is
+// reported by the variable's name; nothing is silently replaced.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds the knobs. Durations of 0 keep the original ignity's
+// meaning: a *_MAXTIME of 0 is no limit, a *_GRACETIME of 0 is no grace.
+type Config struct {
+	CmdWaitForServices bool
+	CmdWaitMax         time.Duration // IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME
+	FinalizeMax        time.Duration // IGNITY_KILL_FINALIZE_MAXTIME, per script
+	KillGrace          time.Duration // IGNITY_KILL_GRACETIME
+	ServicesGrace      time.Duration // IGNITY_SERVICES_GRACETIME
+	SkipPerms          bool
+	SyncDisks          bool
+	Verbosity          int           // 0 silent, 1 the [supervisor/...] lines, 2 debug
+	ContinueOnFailure  bool          // IGNITY_BEHAVIOUR_IF_STAGE2_FAILS 0 or 1 (2, the default, stops)
+	InitMax            time.Duration // IGNITY_INIT_MAXTIME, per init script
+
+	User string // account created for USERMAP_UID/USERMAP_GID
+	UID  int
+	GID  int
+}
+
+// knob describes one variable: its default and how to store it.
+type knob struct {
+	name string
+	def  string
+	set  func(c *Config, v string) error
+}
+
+var knobs = []knob{
+	{"IGNITY_BEHAVIOUR_IF_STAGE2_FAILS", "2", func(c *Config, v string) (err error) { c.ContinueOnFailure, err = policy(v); return }},
+	{"IGNITY_CMD_WAIT_FOR_SERVICES", "0", func(c *Config, v string) (err error) { c.CmdWaitForServices, err = flag(v); return }},
+	{"IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME", "5000", func(c *Config, v string) (err error) { c.CmdWaitMax, err = millis(v); return }},
+	{"IGNITY_INIT_MAXTIME", "0", func(c *Config, v string) (err error) { c.InitMax, err = millis(v); return }},
+	{"IGNITY_KILL_FINALIZE_MAXTIME", "5000", func(c *Config, v string) (err error) { c.FinalizeMax, err = millis(v); return }},
+	{"IGNITY_KILL_GRACETIME", "3000", func(c *Config, v string) (err error) { c.KillGrace, err = millis(v); return }},
+	{"IGNITY_SERVICES_GRACETIME", "5000", func(c *Config, v string) (err error) { c.ServicesGrace, err = millis(v); return }},
+	{"IGNITY_SKIP_PERMS", "0", func(c *Config, v string) (err error) { c.SkipPerms, err = flag(v); return }},
+	{"IGNITY_SYNC_DISKS", "0", func(c *Config, v string) (err error) { c.SyncDisks, err = flag(v); return }},
+	{"IGNITY_VERBOSITY", "1", func(c *Config, v string) (err error) { c.Verbosity, err = level(v); return }},
+	{"USER", "root", func(c *Config, v string) error { c.User = v; return nil }},
+	{"USERMAP_UID", "0", func(c *Config, v string) (err error) { c.UID, err = id(v); return }},
+	{"USERMAP_GID", "0", func(c *Config, v string) (err error) { c.GID, err = id(v); return }},
+}
+
+// Known reports whether name is one of ignity's knobs.
+func Known(name string) bool {
+	for _, k := range knobs {
+		if k.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Names lists every knob, in a stable order.
+func Names() []string {
+	names := make([]string, len(knobs))
+	for i, k := range knobs {
+		names[i] = k.name
+	}
+	return names
+}
+
+// Parse reads the knobs from env (NAME=value entries; the last one wins).
+// An empty value counts as unset. Every bad knob is reported, joined.
+func Parse(env []string) (Config, error) {
+	values := make(map[string]string)
+	for _, kv := range env {
+		if name, v, ok := strings.Cut(kv, "="); ok {
+			values[name] = v
+		}
+	}
+	var c Config
+	var errs []error
+	for _, k := range knobs {
+		v := values[k.name]
+		if v == "" {
+			v = k.def
+		}
+		if err := k.set(&c, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", k.name, v, err))
+		}
+	}
+	if c.User == "" || strings.ContainsAny(c.User, ":/\n") {
+		errs = append(errs, fmt.Errorf("USER=%q: want an account name without ':', '/' or newlines", c.User))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Default is the configuration of an empty environment.
+func Default() Config {
+	c, _ := Parse(nil)
+	return c
+}
+
+// StopBound is the longest a shutdown can take with these knobs and n
+// finalize scripts: services stop while the finalize scripts run one after
+// another, then the remaining processes get the kill grace.
+func (c Config) StopBound(nFinalize int) time.Duration {
+	finalize := time.Duration(nFinalize) * c.FinalizeMax
+	return max(c.ServicesGrace, finalize) + c.KillGrace
+}
+
+func millis(v string) (time.Duration, error) {
+	n, err := strconv.ParseUint(v, 10, 31)
+	if err != nil {
+		return 0, errors.New("want a whole number of milliseconds (0 or more)")
+	}
+	return time.Duration(n) * time.Millisecond, nil
+}
+
+func flag(v string) (bool, error) {
+	switch v {
+	case "0":
+		return false, nil
+	case "1":
+		return true, nil
+	}
+	return false, errors.New("want 0 or 1")
+}
+
+// policy reads IGNITY_BEHAVIOUR_IF_STAGE2_FAILS as s6-overlay users know
+// it: 0 and 1 continue (with a warning: a failure is never silent), 2 stops.
+func policy(v string) (bool, error) {
+	switch v {
+	case "0", "1":
+		return true, nil
+	case "2":
+		return false, nil
+	}
+	return false, errors.New("want 0 or 1 (continue) or 2 (stop the container)")
+}
+
+func level(v string) (int, error) {
+	switch v {
+	case "0", "1", "2":
+		return int(v[0] - '0'), nil
+	}
+	return 0, errors.New("want 0, 1 or 2")
+}
+
+func id(v string) (int, error) {
+	n, err := strconv.ParseUint(v, 10, 31)
+	if err != nil {
+		return 0, errors.New("want a numeric id (0 or more)")
+	}
+	return int(n), nil
+}

@@ -1,0 +1,202 @@
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestMain lets the test binary impersonate a subreaper helper.
+func TestMain(m *testing.M) {
+	if os.Getenv("PROC_TEST_HELPER") == "reaper" {
+		os.Exit(reaperHelper())
+	}
+	os.Exit(m.Run())
+}
+
+func TestStatus(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		script string
+		want   int
+	}{
+		{"exit 0", "exit 0", 0},
+		{"exit 3", "exit 3", 3},
+		{"killed by TERM", "kill -TERM $$", 143},
+		{"killed by KILL", "kill -KILL $$", 137},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Start([]string{"/bin/sh", "-c", tt.script}, nil, []*os.File{nil, os.Stdout, os.Stderr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := Status(<-WaitPid(p.Pid)); got != tt.want {
+				t.Errorf("Status = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExeclineStatus(t *testing.T) {
+	for _, tt := range []struct {
+		in      string
+		want    int
+		wantErr bool
+	}{
+		{"0", 0, false}, {"42", 42, false}, {"255", 255, false},
+		{"271", 143, false}, {"265", 137, false},
+		{"", 0, true}, {"x", 0, true}, {"-1", 0, true},
+	} {
+		got, err := ExeclineStatus(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ExeclineStatus(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestBoundedKillsTheGroup(t *testing.T) {
+	// The child starts a grandchild in its group: the bound kills both.
+	p, err := Start([]string{"/bin/sh", "-c", "sleep 30 & wait"}, nil, []*os.File{nil, os.Stdout, os.Stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	status, err := Bounded(p, WaitPid(p.Pid), 100*time.Millisecond)
+	if !errors.Is(err, ErrTimeout) || status != 137 {
+		t.Fatalf("Bounded = %d, %v; want 137, ErrTimeout", status, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Bounded took %v", d)
+	}
+	// SIGKILL is delivered asynchronously, and the orphaned sleep may
+	// linger as a zombie until whoever adopts it reaps it; what matters is
+	// that nothing of the group still runs, soon.
+	deadline := time.Now().Add(5 * time.Second)
+	for live := liveInGroup(p.Pid); len(live) > 0; live = liveInGroup(p.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("processes %v of group %d still alive 5 s after the bound", live, p.Pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestBoundedNoLimit(t *testing.T) {
+	p, err := Start([]string{"/bin/sh", "-c", "exit 5"}, nil, []*os.File{nil, os.Stdout, os.Stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := Bounded(p, WaitPid(p.Pid), 0); status != 5 || err != nil {
+		t.Errorf("Bounded = %d, %v; want 5, nil", status, err)
+	}
+}
+
+func TestRetry(t *testing.T) {
+	dir := t.TempDir()
+	count := dir + "/count"
+	var log strings.Builder
+	// Fails twice, then succeeds.
+	script := fmt.Sprintf(`echo x >> %s; [ $(wc -l < %s) -ge 3 ]`, count, count)
+	if got := Retry([]string{"sh", "-c", script}, os.Environ(), 5, time.Second, &log); got != 0 {
+		t.Errorf("Retry = %d, want 0", got)
+	}
+	if b, _ := os.ReadFile(count); strings.Count(string(b), "x") != 3 {
+		t.Errorf("ran %d times, want 3", strings.Count(string(b), "x"))
+	}
+	if got := Retry([]string{"sh", "-c", "exit 4"}, os.Environ(), 1, time.Second, &log); got != 4 {
+		t.Errorf("Retry of a failing program = %d, want 4", got)
+	}
+	if got := Retry([]string{"no-such-program-here"}, os.Environ(), 1, time.Second, &log); got != 127 {
+		t.Errorf("Retry of a missing program = %d, want 127", got)
+	}
+}
+
+func TestDescendants(t *testing.T) {
+	c := exec.Command("/bin/sh", "-c", "sleep 30 & echo $!; wait")
+	out, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Process.Kill(); c.Wait() }()
+	var grandchild int
+	fmt.Fscan(out, &grandchild)
+	d := Descendants(os.Getpid())
+	has := func(pid int) bool {
+		for _, p := range d {
+			if p == pid {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(c.Process.Pid) || !has(grandchild) {
+		t.Errorf("Descendants = %v, want %d and %d in it", d, c.Process.Pid, grandchild)
+	}
+	unix.Kill(grandchild, unix.SIGKILL)
+}
+
+// TestReaperAdoptsOrphans runs a helper that is a child subreaper: it
+// starts a shell that leaves an orphan behind, gets the shell's status
+// from the Reaper, and waits until the orphan is reaped too.
+func TestReaperAdoptsOrphans(t *testing.T) {
+	c := exec.Command("/proc/self/exe", "-test.run=^$")
+	c.Env = append(os.Environ(), "PROC_TEST_HELPER=reaper")
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "shell 7, none left true" {
+		t.Errorf("helper said %q", got)
+	}
+}
+
+func reaperHelper() int {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	r := NewReaper()
+	p, err := Start([]string{"/bin/sh", "-c", "sleep 0.2 & exit 7"}, nil, []*os.File{nil, nil, os.Stderr})
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	status := Status(<-r.Wait(p.Pid))
+	none := r.WaitNone(time.Now().Add(5 * time.Second))
+	fmt.Printf("shell %d, none left %v\n", status, none)
+	return 0
+}
+
+// liveInGroup lists the processes of group pgid that are not zombies.
+func liveInGroup(pgid int) []int {
+	var live []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		var pid int
+		if _, err := fmt.Sscan(d.Name(), &pid); err != nil {
+			continue
+		}
+		if st, err := ReadStat(pid); err == nil && st.State != 'Z' && st.PGRP == pgid {
+			live = append(live, pid)
+		}
+	}
+	return live
+}
+
+func TestReadStat(t *testing.T) {
+	st, err := ReadStat(os.Getpid())
+	if err != nil || st.PPID != os.Getppid() || st.State == 'Z' || !Alive(os.Getpid()) {
+		t.Errorf("ReadStat(self) = %+v, %v; want ppid %d, alive", st, err, os.Getppid())
+	}
+	if Alive(1 << 30) {
+		t.Error("Alive of a pid that cannot exist")
+	}
+}

@@ -1,0 +1,37 @@
+package proc
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"time"
+)
+
+// Retry runs argv until it succeeds, at most retries+1 times, each
+// attempt bounded by each (killed with its process group at the bound),
+// and returns the last exit code. Attempts are logged to log.
+func Retry(argv, env []string, retries int, each time.Duration, log io.Writer) int {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		fmt.Fprintf(log, "with-retries: %s: not found\n", argv[0])
+		return 127
+	}
+	argv = append([]string{path}, argv[1:]...)
+	status := 0
+	for attempt := 0; attempt <= retries; attempt++ {
+		p, err := Start(argv, env, []*os.File{os.Stdin, os.Stdout, os.Stderr})
+		if err != nil {
+			fmt.Fprintf(log, "with-retries: %s: %v\n", argv[0], err)
+			return 127
+		}
+		status, err = Bounded(p, WaitPid(p.Pid), each)
+		if err != nil {
+			fmt.Fprintf(log, "with-retries: %s: attempt %d of %d killed after %v\n", argv[0], attempt+1, retries+1, each)
+		}
+		if status == 0 && err == nil {
+			return 0
+		}
+	}
+	return status
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# setup.sh: install what building, packaging and testing ignity need on a
+# fresh Debian bookworm machine (run as root): Debian packages, go-task,
+# Go modules. Idempotent; fast when everything is there.
+set -eu
+
+packages="patchelf debootstrap busybox-static tini gnuplot-nox ca-certificates"
+missing=""
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+# apt-get download (skaware, busybox) needs package lists even when nothing
+# is missing.
+if [ -n "$missing" ] || ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+	apt-get update -q
+fi
+if [ -n "$missing" ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+command -v go >/dev/null 2>&1 || PATH=$PATH:/usr/local/go/bin
+command -v go >/dev/null 2>&1 || { echo "setup: Go not found (expected at /usr/local/go)" >&2; exit 111; }
+if ! command -v task >/dev/null 2>&1; then
+	GOBIN=/usr/local/bin go install github.com/go-task/task/v3/cmd/task@v3.44.1
+fi
+go mod download

@@ -1,0 +1,520 @@
+// Package tarball_test checks the release tarball the way users consume it: its entries
+// (no directories, nothing setuid, the programs and links ignity promises), its checksum
+// file, its reproducibility, its extraction over a usrmerged root, and that every program
+// it ships runs on a root filesystem that has nothing but busybox and on Debian.
+//
+// The tarball is $IGNITY_TARBALL, or else the newest dist/ignity-*-x86_64.tar.gz of the
+// module. Without one the tests skip, or fail when IGNITY_REQUIRE_INTEGRATION=1.
+// IGNITY_TEST_REPRODUCIBLE=1 enables the rebuild-and-compare test.
+package tarball_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ignity/ignity/internal/harness"
+)
+
+func TestMain(m *testing.M) {
+	harness.Init()
+	os.Exit(m.Run())
+}
+
+// libDir holds the shipped shared libraries and glibc's loader.
+const libDir = "usr/lib/ignity/lib/"
+
+// ---- finding and reading the tarball ----
+
+// moduleRoot walks up from the working directory to the directory holding go.mod.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// tarballPath returns the tarball under test, skipping the test when there is none.
+func tarballPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("IGNITY_TARBALL"); p != "" {
+		return p
+	}
+	matches, err := filepath.Glob(filepath.Join(moduleRoot(t), "dist", "ignity-*-x86_64.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newest string
+	var newestTime time.Time
+	for _, m := range matches {
+		fi, err := os.Stat(m)
+		if err == nil && fi.Mode().IsRegular() && fi.ModTime().After(newestTime) {
+			newest, newestTime = m, fi.ModTime()
+		}
+	}
+	if newest == "" {
+		if os.Getenv("IGNITY_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal("no release tarball: run task package (IGNITY_REQUIRE_INTEGRATION=1)")
+		}
+		t.Skip("no release tarball: run task package")
+	}
+	return newest
+}
+
+// entry is one member of the tarball, content included (the whole tarball is a few MB).
+type entry struct {
+	*tar.Header
+	data []byte
+}
+
+func (e entry) isELF() bool {
+	return e.Typeflag == tar.TypeReg && bytes.HasPrefix(e.data, []byte("\x7fELF"))
+}
+
+// release is the parsed tarball.
+type release struct {
+	path    string
+	entries []entry
+	byName  map[string]entry
+}
+
+func readRelease(t *testing.T) *release {
+	t.Helper()
+	p := tarballPath(t)
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	r := &release{path: p, byName: map[string]entry{}}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", p, h.Name, err)
+		}
+		e := entry{h, data}
+		r.entries = append(r.entries, e)
+		r.byName[strings.TrimPrefix(h.Name, "./")] = e
+	}
+	return r
+}
+
+// target returns the tarball path a symlink entry points at.
+func target(e entry) string {
+	if strings.HasPrefix(e.Linkname, "/") {
+		return strings.TrimPrefix(path.Clean(e.Linkname), "/")
+	}
+	return path.Join(path.Dir(strings.TrimPrefix(e.Name, "./")), e.Linkname)
+}
+
+// ---- contents ----
+
+func TestOnlyFilesAndSymlinks(t *testing.T) {
+	r := readRelease(t)
+	for _, e := range r.entries {
+		// A directory entry (bin/, lib/) would replace a usrmerged image's
+		// /bin -> usr/bin symlink when GNU tar extracts it at /.
+		if e.Typeflag != tar.TypeReg && e.Typeflag != tar.TypeSymlink {
+			t.Errorf("%s: entry type %q, want only regular files and symlinks", e.Name, e.Typeflag)
+		}
+	}
+}
+
+// TestNothingUnderUsrmergedLinks: bin, sbin, lib and lib64 are symlinks into
+// usr/ on usrmerged images. A tree unpacked from the tarball and COPY'd into
+// such an image would replace the symlink with a directory holding only
+// what the tarball put there (Docker's COPY does), breaking the image.
+func TestNothingUnderUsrmergedLinks(t *testing.T) {
+	for _, e := range readRelease(t).entries {
+		name := strings.TrimPrefix(e.Name, "./")
+		for _, top := range []string{"bin/", "sbin/", "lib/", "lib64/"} {
+			if strings.HasPrefix(name, top) {
+				t.Errorf("%s: nothing may ship under /%s", e.Name, top)
+			}
+		}
+	}
+}
+
+func TestNoPrivilegedOrWritableModes(t *testing.T) {
+	r := readRelease(t)
+	for _, e := range r.entries {
+		if e.Uid != 0 || e.Gid != 0 {
+			t.Errorf("%s: owner %d:%d, want 0:0", e.Name, e.Uid, e.Gid)
+		}
+		if e.Typeflag == tar.TypeSymlink {
+			continue // a symlink's own mode means nothing on Linux
+		}
+		if m := e.Mode; m&(04000|02000|00002) != 0 {
+			t.Errorf("%s: mode %#o is setuid, setgid or world-writable", e.Name, m)
+		}
+	}
+}
+
+func TestExpectedEntries(t *testing.T) {
+	r := readRelease(t)
+	tests := []struct {
+		name string
+		link string // symlink target; "" for a regular file
+		elf  bool
+	}{
+		{"init", "usr/bin/ignity", false},
+		{"usr/bin/ignity", "", true},
+		{"usr/bin/with-env", "ignity", false},
+		{"usr/bin/load-envfile", "ignity", false},
+		{"usr/bin/fix-perms", "ignity", false},
+		{"usr/bin/preboot", "ignity", false},
+		{"usr/bin/with-retries", "ignity", false},
+		{"usr/bin/s6-svscan", "", true},
+		{"usr/bin/s6-supervise", "", true},
+		{"usr/bin/s6-svlisten1", "", true},
+		{"usr/bin/s6-ftrigrd", "", true},
+		{"usr/bin/s6-svc", "", true},
+		{"usr/bin/s6-svscanctl", "", true},
+		{"usr/lib/execline/bin/foreground", "", true},
+		{"usr/lib/execline/bin/execlineb", "", true},
+		{"usr/lib/execline/bin/cd", "execline-cd", false},
+		{"usr/bin/execlineb", "", false},
+		{libDir + "ld-linux-x86-64.so.2", "", true},
+		{libDir + "libc.so.6", "", true},
+		{libDir + "libskarnet.so.2.13", "", true},
+		{libDir + "libs6.so.2.11", "", true},
+		{libDir + "libexecline.so.2.9", "", true},
+		{"usr/lib/ignity/MANIFEST", "", false},
+		{"usr/src/install-ignity.sh", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, ok := r.byName[tt.name]
+			switch {
+			case !ok:
+				t.Fatalf("missing from %s", r.path)
+			case tt.link != "" && (e.Typeflag != tar.TypeSymlink || e.Linkname != tt.link):
+				t.Errorf("type %q -> %q, want a symlink -> %q", e.Typeflag, e.Linkname, tt.link)
+			case tt.link == "" && e.Typeflag != tar.TypeReg:
+				t.Errorf("type %q, want a regular file", e.Typeflag)
+			case tt.elf && !e.isELF():
+				t.Errorf("not an ELF file")
+			}
+		})
+	}
+}
+
+func TestManifestNamesEveryPackage(t *testing.T) {
+	r := readRelease(t)
+	m, ok := r.byName["usr/lib/ignity/MANIFEST"]
+	if !ok {
+		t.Fatal("no usr/lib/ignity/MANIFEST")
+	}
+	got := map[string]bool{}
+	for i, line := range strings.Split(strings.TrimSpace(string(m.data)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || len(f[2]) != 64 {
+			t.Errorf("MANIFEST:%d: %q, want \"name version sha256\"", i+1, line)
+			continue
+		}
+		got[f[0]] = true
+	}
+	for _, pkg := range []string{"s6", "execline", "libskarnet2.13", "libs6-2.11", "libexecline2.9", "libc6"} {
+		if !got[pkg] {
+			t.Errorf("MANIFEST has no line for %s:\n%s", pkg, m.data)
+		}
+	}
+}
+
+func TestChecksumFile(t *testing.T) {
+	p := tarballPath(t)
+	sumFile, err := os.ReadFile(p + ".sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%s  %s\n", fileSHA256(t, p), filepath.Base(p))
+	if string(sumFile) != want {
+		t.Errorf("%s.sha256 = %q, want %q", p, sumFile, want)
+	}
+}
+
+func fileSHA256(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// TestReproducible rebuilds the tarball elsewhere and expects the same bytes.
+func TestReproducible(t *testing.T) {
+	if os.Getenv("IGNITY_TEST_REPRODUCIBLE") != "1" {
+		t.Skip("rebuilds the release; set IGNITY_TEST_REPRODUCIBLE=1")
+	}
+	p := tarballPath(t)
+	dist := t.TempDir()
+	cmd := exec.Command("bash", "scripts/package.sh")
+	cmd.Dir = moduleRoot(t)
+	cmd.Env = append(os.Environ(), "DIST="+dist, "BUILD="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/package.sh: %v\n%s", err, out)
+	}
+	again := filepath.Join(dist, filepath.Base(p))
+	if got, want := fileSHA256(t, again), fileSHA256(t, p); got != want {
+		t.Errorf("rebuilt %s has sha256 %s, %s has %s: the build is not reproducible,"+
+			" or %s is stale (sources or libc6 changed since it was built)",
+			filepath.Base(p), got, p, want, p)
+	}
+}
+
+// ---- extraction ----
+
+// TestExtractKeepsUsrmergedLinks extracts the tarball over a usrmerged root with both
+// tars users have at hand: /bin, /sbin and /lib must stay symlinks.
+func TestExtractKeepsUsrmergedLinks(t *testing.T) {
+	p := tarballPath(t)
+	if os.Geteuid() != 0 {
+		t.Skip("extracts as root, as an image build does (owners and modes applied); not root")
+	}
+	tars := []struct {
+		name string
+		argv []string
+	}{
+		{"GNU tar", []string{"tar"}},
+		{"busybox tar", []string{"busybox", "tar"}},
+	}
+	links := map[string]string{"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib"}
+	for _, tt := range tars {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := exec.LookPath(tt.argv[0]); err != nil {
+				t.Skipf("%s not installed: %v", tt.name, err)
+			}
+			dir := t.TempDir()
+			for link, dest := range links {
+				if err := os.MkdirAll(filepath.Join(dir, dest), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(dest, filepath.Join(dir, link)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			argv := append(slices.Clone(tt.argv), "-xzf", p, "-C", dir)
+			if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+			}
+			for link, dest := range links {
+				got, err := os.Readlink(filepath.Join(dir, link))
+				if err != nil || got != dest {
+					t.Errorf("/%s is no longer a symlink to %s after extraction (readlink: %q, %v)", link, dest, got, err)
+				}
+			}
+			for _, f := range []string{"usr/bin/execlineb"} {
+				fi, err := os.Stat(filepath.Join(dir, f))
+				if err != nil || !fi.Mode().IsRegular() {
+					t.Errorf("/%s is not a regular file after extraction: %v", f, err)
+				}
+			}
+		})
+	}
+}
+
+// ---- every shipped program runs ----
+
+// probe is how a shipped program is run to show that it loads and reaches its main:
+// arguments that make it exit at once, and the status it then exits with.
+type probe struct {
+	args   []string
+	status int
+}
+
+// usageProbe: skaware programs answer an unknown option (or a missing operand) with
+// a usage message and status 100.
+var usageProbe = probe{[]string{"-h"}, 100}
+
+// probes lists the programs that answer -h otherwise. A status that changes after
+// a repin deserves a look; a loader failure shows as 127 and a crash as a signal.
+var probes = map[string]probe{
+	"usr/bin/ignity":    {[]string{"--version"}, 0},
+	"usr/bin/execlineb": {[]string{"-Pc", "exit 3"}, 3}, // Debian's wrapper script, then execlineb, then exit
+	// Take -h as an operand and fail on it with 111.
+	"usr/bin/s6-cleanfifodir":     {[]string{"-h"}, 111}, // no fifodir "-h"
+	"usr/bin/s6-fghack":           {[]string{"-h"}, 111}, // cannot exec "-h"
+	"usr/bin/s6-supervise":        {[]string{"-h"}, 111}, // cannot chdir to "-h"
+	"usr/bin/s6-svdt-clear":       {[]string{"-h"}, 111}, // no service "-h"
+	"usr/bin/s6lockd":             {[]string{"-h"}, 111}, // cannot chdir to "-h"
+	"usr/lib/execline/bin/homeof": {[]string{"-h"}, 111}, // no user "-h"
+	// Others.
+	"usr/bin/s6-svok":    {[]string{"-h"}, 1}, // "-h" is not a supervised service
+	"usr/bin/s6-tai64n":  {nil, 0},            // a filter: copies empty stdin and exits
+	"usr/bin/s6-ftrigrd": {nil, 111},          // a helper: fails without its client on stdin/stdout
+}
+
+func hasProbe(name string) bool {
+	_, ok := probes[name]
+	return ok
+}
+
+// programs lists what to run: every ELF program (libraries aside), the symlinks to
+// skaware programs (execline's cd and umask), and the scripts named in probes.
+func (r *release) programs(t *testing.T) []string {
+	t.Helper()
+	var names []string
+	for _, e := range r.entries {
+		name := strings.TrimPrefix(e.Name, "./")
+		switch {
+		case e.isELF() && !strings.HasPrefix(name, libDir):
+			names = append(names, name)
+		case e.Typeflag == tar.TypeSymlink:
+			// ignity's applet links run the Go binary, which the cmd tests cover.
+			if dest, ok := r.byName[target(e)]; ok && dest.isELF() && target(e) != "usr/bin/ignity" {
+				names = append(names, name)
+			}
+		case e.Typeflag == tar.TypeReg && hasProbe(name):
+			names = append(names, name)
+		}
+	}
+	for name := range probes {
+		if _, ok := r.byName[name]; !ok {
+			t.Errorf("probes names %s, which the tarball does not ship", name)
+		}
+	}
+	return names
+}
+
+// TestProgramsRun runs every shipped program in a root filesystem that has nothing
+// but Debian's busybox-static, and in Debian bookworm minbase, with the tarball
+// extracted at its root.
+func TestProgramsRun(t *testing.T) {
+	r := readRelease(t)
+	harness.RequireRoot(t)
+	programs := r.programs(t)
+	for _, base := range []harness.Base{harness.Busybox, harness.Debian} {
+		t.Run(string(base), func(t *testing.T) {
+			root := harness.NewRoot(t, base, r.path)
+			for _, prog := range programs {
+				t.Run(prog, func(t *testing.T) {
+					p, ok := probes[prog]
+					if !ok {
+						p = usageProbe
+					}
+					status, out, err := runIn(root.Dir, "/"+prog, p.args...)
+					switch {
+					case err != nil:
+						t.Fatalf("cannot run: %v\n%s", err, out)
+					case strings.Contains(out, "error while loading shared libraries"):
+						t.Fatalf("loader failure, status %d:\n%s", status, out)
+					case status == 126 || status == 127:
+						t.Fatalf("status %d (cannot execute / not found):\n%s", status, out)
+					case status != p.status:
+						t.Errorf("%s %s: status %d, want %d:\n%s", prog, strings.Join(p.args, " "), status, p.status, out)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestInstallScript follows the "COPY the tree, RUN /usr/src/install-ignity.sh" path:
+// the script must succeed twice and leave /bin/execlineb, /run/ignity and user lookups
+// working. The tarball ships nothing under bin/ (a bin/ directory in a COPY'd tree
+// replaces a usrmerged /bin symlink), so on the busybox root (/bin a real directory)
+// the script must create /bin/execlineb.
+func TestInstallScript(t *testing.T) {
+	r := readRelease(t)
+	harness.RequireRoot(t)
+	tests := []struct {
+		base          harness.Base
+		dropExeclineb bool
+	}{
+		{harness.Busybox, true},
+		{harness.Debian, false}, // usrmerged: /bin/execlineb is /usr/bin/execlineb
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.base), func(t *testing.T) {
+			root := harness.NewRoot(t, tt.base, r.path)
+			if _, err := os.Lstat(root.Path("/bin/execlineb")); tt.dropExeclineb != (err != nil) {
+				t.Fatalf("/bin/execlineb before the installer: %v (want it missing: %v)", err, tt.dropExeclineb)
+			}
+			for run := 1; run <= 2; run++ {
+				status, out, err := runIn(root.Dir, "/usr/src/install-ignity.sh")
+				if err != nil || status != 0 {
+					t.Fatalf("run %d: status %d, %v:\n%s", run, status, err, out)
+				}
+			}
+			if fi, err := os.Lstat(root.Path("/bin/execlineb")); err != nil || !fi.Mode().IsRegular() {
+				t.Errorf("/bin/execlineb is not a regular file: %v", err)
+			}
+			fi, err := os.Stat(root.Path("/run/ignity"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			if !fi.IsDir() || fi.Mode().Perm() != 0o775 || st.Uid != 0 || st.Gid != 0 {
+				t.Errorf("/run/ignity: %v %d:%d, want a directory 0775 owned by 0:0", fi.Mode(), st.Uid, st.Gid)
+			}
+			status, out, err := runIn(root.Dir, "/usr/bin/s6-setuidgid", "nobody", "/usr/lib/execline/bin/exit", "0")
+			if err != nil || status != 0 {
+				t.Errorf("s6-setuidgid nobody: status %d, %v:\n%s", status, err, out)
+			}
+		})
+	}
+}
+
+// runIn runs prog chrooted in dir with a bare environment and empty stdin, and returns
+// its exit status and combined output. err reports a program that could not be
+// started, was killed by a signal, or outlived its deadline.
+func runIn(dir, prog string, args ...string) (status int, out string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: dir}
+	b, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return -1, string(b), fmt.Errorf("killed by %v (deadline: %v)", ws.Signal(), ctx.Err())
+		}
+		return exit.ExitCode(), string(b), nil
+	}
+	if err != nil {
+		return -1, string(b), err
+	}
+	return 0, string(b), nil
+}
