@@ -4,7 +4,7 @@
 # Go modules. Idempotent; fast when everything is there.
 set -eu
 
-packages="patchelf debootstrap busybox-static tini gnuplot-nox ca-certificates"
+packages="patchelf debootstrap busybox-static tini gnuplot-nox pigz ca-certificates"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

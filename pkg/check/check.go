@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/ignity/ignity/pkg/imagepath"
 	"github.com/ignity/ignity/pkg/layout"
 )
 
@@ -89,7 +90,7 @@ const envPath = "environment"
 // Error, as `ignity check` wants; otherwise a Warning, as at boot, where a
 // knob of a newer ignity must not stop an older one.
 func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
-	c := &checker{l: l, im: image{root: l.Root}}
+	c := &checker{l: l, im: image{root: l.Root, res: imagepath.NewResolver(l.Root)}}
 	files := c.envFiles()
 	cfg := c.knobs(files, env, strictKnobs)
 	c.perms(cfg)

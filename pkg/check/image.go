@@ -17,6 +17,7 @@ import (
 // chroot(root).
 type image struct {
 	root string
+	res  *imagepath.Resolver // nil: resolve without remembering
 }
 
 // host is where the in-image path p lives on this machine.
@@ -35,6 +36,9 @@ func (im image) inImage(host string) string {
 // resolve follows p, an absolute path inside the image, to the clean path
 // it names (see imagepath.Resolve).
 func (im image) resolve(p string, followLast bool) (string, error) {
+	if im.res != nil {
+		return im.res.Resolve(p, followLast)
+	}
 	return imagepath.Resolve(im.root, p, followLast)
 }
 

@@ -34,6 +34,27 @@ const MaxLinks = 40
 // the tree stays unchanged after the call: ignity calls this at boot or at
 // image build, before anything else runs.
 func Resolve(root, p string, followLast bool) (string, error) {
+	return (&Resolver{Root: root}).Resolve(p, followLast)
+}
+
+// A Resolver resolves paths inside Root as Resolve does, and remembers the
+// directories it walked through, so that many paths under the same
+// directories (a check of a hundred service dirs) cost one lstat for each
+// new component instead of one for each component. Use one only while the
+// tree does not change.
+type Resolver struct {
+	Root string
+	dirs map[string]bool // in-image paths known to be directories, not symlinks
+}
+
+// NewResolver returns a Resolver for the image at root.
+func NewResolver(root string) *Resolver {
+	return &Resolver{Root: root, dirs: map[string]bool{}}
+}
+
+// Resolve is the package's Resolve, inside r.Root.
+func (r *Resolver) Resolve(p string, followLast bool) (string, error) {
+	root := r.Root
 	rest := strings.Split(p, "/")
 	cur := "/"
 	links := 0
@@ -52,6 +73,10 @@ func Resolve(root, p string, followLast bool) (string, error) {
 		if last && !followLast {
 			cur = next
 			break
+		}
+		if r.dirs[next] {
+			cur = next
+			continue
 		}
 		host := filepath.Join(root, next)
 		var st unix.Stat_t
@@ -77,6 +102,9 @@ func Resolve(root, p string, followLast bool) (string, error) {
 			rest = append(strings.Split(target, "/"), rest...)
 		case unix.S_IFDIR:
 			cur = next
+			if r.dirs != nil {
+				r.dirs[next] = true
+			}
 		default:
 			if !last {
 				return "", &fs.PathError{Op: "lstat", Path: next, Err: unix.ENOTDIR}

@@ -39,11 +39,10 @@ func (l Layout) Scandir() string { return l.path("run/ignity/services-state") }
 func (l Layout) SvscanDir() string { return l.path("run/ignity/services-state/.s6-svscan") }
 
 // State holds what the stages tell each other: the CMD's process group,
-// the exit status, why the container is stopping.
-func (l Layout) State(name string) string { return l.path("run/ignity/.state", name) }
-
-// StateDir is the directory of State files.
-func (l Layout) StateDir() string { return l.path("run/ignity/.state") }
+// the exit status, why the container is stopping. The files are hidden
+// ones in /run/ignity itself: a directory for them would be one more
+// inode to create on every boot.
+func (l Layout) State(name string) string { return l.path("run/ignity", "."+name) }
 
 // Skaware binaries keep Debian's paths: s6 hard-codes them.
 const (

@@ -36,7 +36,7 @@ func TestStatus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := Status(<-WaitPid(p.Pid)); got != tt.want {
+			if got := Status(<-WaitPid(p)); got != tt.want {
 				t.Errorf("Status = %d, want %d", got, tt.want)
 			}
 		})
@@ -67,7 +67,7 @@ func TestBoundedKillsTheGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	status, err := Bounded(p, WaitPid(p.Pid), 100*time.Millisecond)
+	status, err := Bounded(p, WaitPid(p), 100*time.Millisecond)
 	if !errors.Is(err, ErrTimeout) || status != 137 {
 		t.Fatalf("Bounded = %d, %v; want 137, ErrTimeout", status, err)
 	}
@@ -78,9 +78,9 @@ func TestBoundedKillsTheGroup(t *testing.T) {
 	// linger as a zombie until whoever adopts it reaps it; what matters is
 	// that nothing of the group still runs, soon.
 	deadline := time.Now().Add(5 * time.Second)
-	for live := liveInGroup(p.Pid); len(live) > 0; live = liveInGroup(p.Pid) {
+	for live := liveInGroup(p); len(live) > 0; live = liveInGroup(p) {
 		if time.Now().After(deadline) {
-			t.Fatalf("processes %v of group %d still alive 5 s after the bound", live, p.Pid)
+			t.Fatalf("processes %v of group %d still alive 5 s after the bound", live, p)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -91,7 +91,7 @@ func TestBoundedNoLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, err := Bounded(p, WaitPid(p.Pid), 0); status != 5 || err != nil {
+	if status, err := Bounded(p, WaitPid(p), 0); status != 5 || err != nil {
 		t.Errorf("Bounded = %d, %v; want 5, nil", status, err)
 	}
 }
@@ -169,7 +169,7 @@ func reaperHelper() int {
 		fmt.Println(err)
 		return 1
 	}
-	status := Status(<-r.Wait(p.Pid))
+	status := Status(<-r.Wait(p))
 	none := r.WaitNone(time.Now().Add(5 * time.Second))
 	fmt.Printf("shell %d, none left %v\n", status, none)
 	return 0

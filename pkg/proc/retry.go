@@ -20,12 +20,12 @@ func Retry(argv, env []string, retries int, each time.Duration, log io.Writer) i
 	argv = append([]string{path}, argv[1:]...)
 	status := 0
 	for attempt := 0; attempt <= retries; attempt++ {
-		p, err := Start(argv, env, []*os.File{os.Stdin, os.Stdout, os.Stderr})
+		pid, err := Start(argv, env, []*os.File{os.Stdin, os.Stdout, os.Stderr})
 		if err != nil {
 			fmt.Fprintf(log, "with-retries: %s: %v\n", argv[0], err)
 			return 127
 		}
-		status, err = Bounded(p, WaitPid(p.Pid), each)
+		status, err = Bounded(pid, WaitPid(pid), each)
 		if err != nil {
 			fmt.Fprintf(log, "with-retries: %s: attempt %d of %d killed after %v\n", argv[0], attempt+1, retries+1, each)
 		}

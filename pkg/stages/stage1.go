@@ -14,6 +14,7 @@ import (
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -73,6 +74,14 @@ func Stage1(l layout.Layout, exe string, cmd []string) int {
 		log.error(fmt.Errorf("%w\n%s must be writable: with a read-only root, mount a tmpfs there (docker run --read-only --tmpfs %s)", err, l.Run(), l.Run()))
 		return ExitSystem
 	}
+	// stage2 starts now, so that its runtime comes up while this process
+	// writes the envdir, applies the perms and seeds the scandir; it waits
+	// for them on the pipe, whose write end exec closes (see Stage2).
+	ready, err := startStage2(exe, cmd, childEnv(merged))
+	if err != nil {
+		log.error(fmt.Errorf("start stage2: %w", err))
+		return ExitSystem
+	}
 	if err := envload.WriteDir(l.RunEnvs(), merged); err != nil {
 		log.error(err)
 		return ExitSystem
@@ -100,16 +109,6 @@ func Stage1(l layout.Layout, exe string, cmd []string) int {
 		return ExitSystem
 	}
 
-	// stage2 records its own pid, off this path.
-	_, err = os.StartProcess(exe, append([]string{filepath.Base(exe), "stage2", "--"}, cmd...), &os.ProcAttr{
-		Env:   childEnv(merged),
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
-	})
-	if err != nil {
-		log.error(fmt.Errorf("start stage2: %w", err))
-		return ExitSystem
-	}
-
 	// s6-svscan's stdin is /dev/null: only the CMD reads the container's.
 	if null, err := unix.Open("/dev/null", unix.O_RDONLY, 0); err == nil {
 		unix.Dup2(null, 0)
@@ -132,9 +131,41 @@ func Stage1(l layout.Layout, exe string, cmd []string) int {
 	}
 
 	argv := []string{"s6-svscan", "-c", strconv.Itoa(scanMax(l)), l.Scandir()}
+	ready.Write([]byte{stage1Done})
 	err = unix.Exec(layout.Svscan, argv, childEnv(env))
 	log.error(fmt.Errorf("exec %s: %w", layout.Svscan, err))
 	return ExitSystem
+}
+
+// stage1Done is what stage1 writes on the ready pipe once /run/ignity is
+// prepared, just before it execs s6-svscan. Without it, the pipe's end
+// means stage1 failed and reported why.
+const stage1Done = 1
+
+// startStage2 starts stage2 with the read end of the ready pipe as its fd
+// 3, and returns the write end, close-on-exec.
+func startStage2(exe string, cmd, env []string) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	argv := append([]string{filepath.Base(exe), "stage2", "--"}, cmd...)
+	if _, err := proc.Spawn(exe, argv, env, []*os.File{os.Stdin, os.Stdout, os.Stderr, r}, nil); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// awaitStage1 blocks stage2 until stage1 has prepared /run/ignity, and
+// reports whether it did.
+func awaitStage1() bool {
+	ready := os.NewFile(3, "stage1-ready")
+	defer ready.Close()
+	b := make([]byte, 1)
+	n, _ := ready.Read(b)
+	return n == 1 && b[0] == stage1Done
 }
 
 // resetRun empties /run/ignity, which may hold a previous run's state
@@ -153,12 +184,7 @@ func resetRun(l layout.Layout) error {
 			return err
 		}
 	}
-	for _, d := range []string{l.SvscanDir(), l.StateDir()} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	return nil
+	return os.MkdirAll(l.SvscanDir(), 0o755)
 }
 
 // seedScandir installs s6-svscan's control files as symlinks to this

@@ -36,6 +36,9 @@ func Stage2(l layout.Layout, exe string, cmd []string) int {
 	// started is stopped properly.
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, unix.SIGTERM)
+	if !awaitStage1() {
+		return 0 // stage1 failed and said why
+	}
 
 	if left := svc.WaitListening([]string{svc.ScanControl(l.Scandir())}, time.Now().Add(svscanStartMax)); len(left) > 0 {
 		log.error(fmt.Errorf("s6-svscan did not start on %s within %v", l.Scandir(), svscanStartMax))
@@ -127,7 +130,7 @@ func runCmd(l layout.Layout, log *logger, exe string, cmd, env []string) int {
 	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
 		attr.Foreground, attr.Ctty = true, 0
 	}
-	p, err := os.StartProcess(path, cmd, &os.ProcAttr{Env: env, Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}, Sys: attr})
+	pid, err := proc.Spawn(path, cmd, env, []*os.File{os.Stdin, os.Stdout, os.Stderr}, attr)
 	if err != nil {
 		code := 126
 		if errors.Is(err, os.ErrNotExist) {
@@ -135,7 +138,7 @@ func runCmd(l layout.Layout, log *logger, exe string, cmd, env []string) int {
 		}
 		return cmdFailed(l, log, cmd, code, err)
 	}
-	writeState(l, stateCmdPgid, strconv.Itoa(p.Pid))
+	writeState(l, stateCmdPgid, strconv.Itoa(pid))
 	// The waiter must outlive the shutdown's SIGTERM to every process, to
 	// record the CMD's status: it ignores it (the CMD, started before,
 	// keeps the default dispositions).
@@ -145,12 +148,12 @@ func runCmd(l layout.Layout, log *logger, exe string, cmd, env []string) int {
 	// either it saw the group and stopped the CMD, or the reason is seen
 	// here, after the group was recorded, and the CMD is stopped here.
 	if stopping(l) {
-		unix.Kill(-p.Pid, unix.SIGTERM)
-		unix.Kill(-p.Pid, unix.SIGCONT)
+		unix.Kill(-pid, unix.SIGTERM)
+		unix.Kill(-pid, unix.SIGCONT)
 	}
-	argv := append([]string{"wait", "-o", " " + strconv.Itoa(p.Pid), "", exe, "cmd-exit", "--"}, cmd...)
+	argv := append([]string{"wait", "-o", " " + strconv.Itoa(pid), "", exe, "cmd-exit", "--"}, cmd...)
 	err = unix.Exec(layout.Wait, argv, env)
-	unix.Kill(-p.Pid, unix.SIGKILL)
+	unix.Kill(-pid, unix.SIGKILL)
 	return fail(l, log, ExitSystem, fmt.Errorf("exec %s: %w", layout.Wait, err))
 }
 
@@ -225,7 +228,7 @@ func runScript(path string, env []string, max time.Duration, stop <-chan os.Sign
 		return 0, err
 	}
 	defer null.Close()
-	p, err := proc.Start([]string{path}, env, []*os.File{null, os.Stdout, os.Stderr})
+	pid, err := proc.Start([]string{path}, env, []*os.File{null, os.Stdout, os.Stderr})
 	if err != nil {
 		return 0, fmt.Errorf("run %s: %w", path, err)
 	}
@@ -234,14 +237,14 @@ func runScript(path string, env []string, max time.Duration, stop <-chan os.Sign
 	go func() {
 		select {
 		case <-stop:
-			unix.Kill(-p.Pid, unix.SIGTERM)
-			unix.Kill(-p.Pid, unix.SIGCONT)
+			unix.Kill(-pid, unix.SIGTERM)
+			unix.Kill(-pid, unix.SIGCONT)
 			stopped <- true
 		case <-done:
 			stopped <- false
 		}
 	}()
-	status, err := proc.Bounded(p, proc.WaitPid(p.Pid), max)
+	status, err := proc.Bounded(pid, proc.WaitPid(pid), max)
 	close(done)
 	if <-stopped {
 		return status, errStopped
@@ -307,6 +310,31 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool) error {
 		}
 		if err := svc.Install(src, l.Scandir(), e.Name(), cfg.ServicesGrace); err != nil {
 			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return keepServicesPath(l)
+}
+
+// keepServicesPath keeps /run/ignity/services/<name> naming each service
+// once Install has moved it into the scandir: the directory, now empty,
+// becomes a symlink to the scandir (one file, however many services), or
+// when an init script left something else in it, each service gets a
+// symlink of its own.
+func keepServicesPath(l layout.Layout) error {
+	if err := os.Remove(l.RunServices()); err == nil {
+		return os.Symlink(filepath.Base(l.Scandir()), l.RunServices())
+	}
+	list, err := svc.List(l.Scandir())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range list {
+		if _, err := os.Lstat(filepath.Join(l.RunServices(), s.Name)); errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, os.Symlink(filepath.Join("..", filepath.Base(l.Scandir()), s.Name), filepath.Join(l.RunServices(), s.Name)))
 		}
 	}
 	return errors.Join(errs...)

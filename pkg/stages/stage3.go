@@ -81,9 +81,19 @@ func Stage3(l layout.Layout) int {
 	fifos := stopServices(l, reason == "SIGQUIT", log)
 	log.info("finalize", "Waiting for services")
 	servicesDeadline := start.Add(cfg.ServicesGrace)
-	if !reaper.WaitUntil(servicesDeadline, func() bool { return len(listening(fifos)) == 0 }) {
+	// Checked after every reap: dropping the supervisors seen gone from the
+	// front, and stopping at the first still there, opens each FIFO about
+	// once in all instead of all of them after every exit.
+	left := fifos
+	allGone := func() bool {
+		for len(left) > 0 && !svc.Listening(left[0]) {
+			left = left[1:]
+		}
+		return len(left) == 0
+	}
+	if !reaper.WaitUntil(servicesDeadline, allGone) {
 		log.warn("still running after IGNITY_SERVICES_GRACETIME=%d ms: %s (a logger waits for every writer of its pipe to exit)",
-			cfg.ServicesGrace.Milliseconds(), strings.Join(supervised(l, listening(fifos)), ", "))
+			cfg.ServicesGrace.Milliseconds(), strings.Join(supervised(l, listening(left)), ", "))
 	}
 	finalize.Wait()
 	if pid, ok := readStateInt(l, stateStage2); ok {
@@ -190,12 +200,12 @@ func runFinalize(l layout.Layout, r *proc.Reaper, env []string, cfg config.Confi
 			log.error(fmt.Errorf("finalize script %w", err))
 			continue
 		}
-		p, err := proc.Start([]string{s}, env, []*os.File{null, os.Stdout, os.Stderr})
+		pid, err := proc.Start([]string{s}, env, []*os.File{null, os.Stdout, os.Stderr})
 		if err != nil {
 			log.error(fmt.Errorf("finalize script %s: %w", s, err))
 			continue
 		}
-		status, err := proc.Bounded(p, r.Wait(p.Pid), cfg.FinalizeMax)
+		status, err := proc.Bounded(pid, r.Wait(pid), cfg.FinalizeMax)
 		switch {
 		case err != nil:
 			log.warn("finalize script %s killed after IGNITY_KILL_FINALIZE_MAXTIME=%d ms", etcName(l, s), cfg.FinalizeMax.Milliseconds())

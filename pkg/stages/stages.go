@@ -4,10 +4,10 @@
 // separate process image of the same binary, so no Go process stays
 // resident while the container runs.
 //
-// The stages talk through files under /run/ignity/.state and through
-// signals: whoever decides the container must stop (the CMD's waiter, a
-// failed boot, s6-svscan's SIGTERM handler) records why and sends SIGABRT
-// to s6-svscan, which then execs its finish program: stage3.
+// The stages talk through hidden files in /run/ignity (layout.State) and
+// through signals: whoever decides the container must stop (the CMD's
+// waiter, a failed boot, s6-svscan's SIGTERM handler) records why and
+// sends SIGABRT to s6-svscan, which then execs its finish program: stage3.
 package stages
 
 import (
@@ -28,7 +28,7 @@ const (
 	ExitSystem = 111 // system call failure
 )
 
-// State files under layout.StateDir.
+// State files (layout.State).
 const (
 	stateExit    = "exit-status"    // the container's exit status, first writer wins
 	stateCmdPgid = "cmd-pgid"       // the CMD's process group while it runs

@@ -44,7 +44,7 @@ func TestHandler(t *testing.T) {
 
 func TestStateFirstWriterWins(t *testing.T) {
 	l := layout.Layout{Root: t.TempDir()}
-	if err := os.MkdirAll(l.StateDir(), 0o755); err != nil {
+	if err := os.MkdirAll(l.Run(), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if first, err := writeStateOnce(l, stateExit, "3"); err != nil || !first {

@@ -133,9 +133,9 @@ func List(scandir string) ([]Service, error) {
 }
 
 // Install makes the service dir dir (ignity's own copy) live: it fills in
-// the defaults below, then links it into the scandir as name. s6-svscan
-// supervises symlinks to service dirs as it does dirs, so each service is
-// copied once, and s6-svc works on either path.
+// the defaults below, then moves it into the scandir as name. A rename
+// creates no file: on a disk that charges for every inode, that matters
+// for a hundred services.
 //
 // Unless the dir (or its log/) sets one, timeout-kill is written from
 // grace: s6-svscan -t waits for every service to die, forever for one that
@@ -159,7 +159,7 @@ func Install(dir, scandir, name string, grace time.Duration) error {
 			return err
 		}
 	}
-	return os.Symlink(dir, filepath.Join(scandir, name))
+	return os.Rename(dir, filepath.Join(scandir, name))
 }
 
 // LinkPrograms replaces the programs of the service dir dir (run, finish,

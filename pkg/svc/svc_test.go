@@ -83,8 +83,11 @@ func TestInstall(t *testing.T) {
 					t.Errorf("%s = %q, %v; want %q", p, b, err, want)
 				}
 			}
-			if target, err := os.Readlink(filepath.Join(scan, "web")); err != nil || target != dir {
-				t.Errorf("scandir entry -> %q, %v; want a symlink to %s", target, err, dir)
+			if fi, err := os.Lstat(filepath.Join(scan, "web")); err != nil || !fi.IsDir() {
+				t.Errorf("scandir entry: %v, %v; want the service dir itself", fi, err)
+			}
+			if exists(dir) {
+				t.Errorf("%s is still there: Install moves it", dir)
 			}
 			list, err := List(scan)
 			if err != nil || len(list) != 1 || !list[0].Logged {

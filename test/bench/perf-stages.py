@@ -30,8 +30,8 @@ STAGES = [
     ('harness: its child starts → exec /init', 'exec harness child', 'exec stage1', ''),
     ('stage1: exec /init → exec s6-svscan', 'exec stage1', 'exec s6-svscan', ''),
     ('s6-svscan start: exec → first ppoll (listening)', 'exec s6-svscan', 's6-svscan polls', ''),
-    ('stage2: exec → exec foreground', 'exec stage2', 'exec foreground', ''),
-    ('foreground + cmd-exec: exec foreground → exec CMD', 'exec foreground', 'exec CMD', ''),
+    ('stage2: exec → exec CMD', 'exec stage2', 'exec CMD', ''),
+    ('stage2: exec CMD → exec wait (the waiter)', 'exec CMD', 'exec wait', ''),
     ('boot: exec /init → exec CMD', 'exec stage1', 'exec CMD', ''),
     ('CMD: exec → exit', 'exec CMD', 'exit CMD', 'cycle'),
     ('cmd-exit: CMD exit → SIGABRT', 'exit CMD', 'SIGABRT', 'cycle'),
@@ -62,16 +62,14 @@ def label(path, pid, image, role):
         return 'stage3'
     if path.endswith('.s6-svscan/SIGTERM'):
         return 'SIGTERM handler'
-    if path.endswith('/foreground'):
-        return 'foreground'
+    if path == '/usr/lib/execline/bin/wait':
+        return 'wait'
     if path == '/usr/bin/ignity':
-        if image.get(pid) == 'foreground':
+        if image.get(pid) == 'wait':
             return 'cmd-exit'
         if role.get(pid) == 'stage1 child':
             return 'stage2'
-        if role.get(pid) == 'foreground child':
-            return 'cmd-exec'
-    if image.get(pid) == 'cmd-exec':
+    if role.get(pid) == 'stage2 child' and image.get(pid) == 'stage2 (forked)':
         return 'CMD'
     return path.rsplit('/', 1)[-1]
 

@@ -203,7 +203,7 @@ func (res *results) details() string {
 	}
 
 	b.WriteString("\n### What the tarball installs\n\n")
-	fmt.Fprintf(&b, "Tarball %d bytes (gzip -9); installed %d bytes in regular files.\n\n", res.size.gzip, res.size.installed)
+	fmt.Fprintf(&b, "Tarball %d bytes (gzip; pigz -11 when package.sh finds pigz); installed %d bytes in regular files.\n\n", res.size.gzip, res.size.installed)
 	b.WriteString("| part | files | bytes | share |\n|---|---|---|---|\n")
 	for _, p := range res.size.parts {
 		fmt.Fprintf(&b, "| %s | %d | %d | %.0f%% |\n", p.name, p.files, p.bytes, 100*float64(p.bytes)/float64(res.size.installed))
