@@ -75,8 +75,9 @@ func Stage1(l layout.Layout, exe string, cmd []string) int {
 		return ExitSystem
 	}
 	// stage2 starts now, so that its runtime comes up while this process
-	// writes the envdir, applies the perms and seeds the scandir; it waits
-	// for them on the pipe, whose write end exec closes (see Stage2).
+	// writes the envdir, applies the perms and seeds the scandir. It waits
+	// on the ready pipe until s6-svscan, which gets the write end, is
+	// ready (see awaitSvscan).
 	ready, err := startStage2(exe, cmd, childEnv(merged))
 	if err != nil {
 		log.error(fmt.Errorf("start stage2: %w", err))
@@ -114,9 +115,12 @@ func Stage1(l layout.Layout, exe string, cmd []string) int {
 		unix.Dup2(null, 0)
 		unix.Close(null)
 	}
-	// From here, block the early signals on this thread: whatever arrives
-	// stays pending across exec and s6-svscan handles it. What Go already
-	// caught is handed to stage2, which replays it once s6-svscan listens.
+	// From here, block the early signals on this thread, and hand what Go
+	// already caught to stage2, which replays it once s6-svscan is ready.
+	// (A signal that arrives from here until s6-svscan has set up its own
+	// handling is lost: s6-svscan clears its signal mask as it starts, and
+	// PID 1 drops a signal it has no handler for. A window of about a
+	// millisecond, inherent to exec'ing s6-svscan; see the README.)
 	runtime.LockOSThread()
 	var set unix.Sigset_t
 	for _, s := range earlySignals {
@@ -130,20 +134,24 @@ func Stage1(l layout.Layout, exe string, cmd []string) int {
 	default:
 	}
 
-	argv := []string{"s6-svscan", "-c", strconv.Itoa(scanMax(l)), l.Scandir()}
-	ready.Write([]byte{stage1Done})
+	// s6-svscan -d writes a newline on the ready pipe once it has set up
+	// its signal handling and reads its control FIFO: stage2's go-ahead.
+	// The FIFO alone is not enough: s6-svscan opens it before it traps
+	// signals, and a SIGTERM in between would be lost.
+	fd := ready.Fd()
+	if _, err := unix.FcntlInt(fd, unix.F_SETFD, 0); err != nil {
+		log.error(fmt.Errorf("hand the ready pipe to s6-svscan: %w", err))
+		return ExitSystem
+	}
+	argv := []string{"s6-svscan", "-d", strconv.Itoa(int(fd)), "-c", strconv.Itoa(scanMax(l)), l.Scandir()}
 	err = unix.Exec(layout.Svscan, argv, childEnv(env))
 	log.error(fmt.Errorf("exec %s: %w", layout.Svscan, err))
 	return ExitSystem
 }
 
-// stage1Done is what stage1 writes on the ready pipe once /run/ignity is
-// prepared, just before it execs s6-svscan. Without it, the pipe's end
-// means stage1 failed and reported why.
-const stage1Done = 1
-
 // startStage2 starts stage2 with the read end of the ready pipe as its fd
-// 3, and returns the write end, close-on-exec.
+// 3, and returns the write end, close-on-exec until stage1 hands it to
+// s6-svscan.
 func startStage2(exe string, cmd, env []string) (*os.File, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -158,14 +166,15 @@ func startStage2(exe string, cmd, env []string) (*os.File, error) {
 	return w, nil
 }
 
-// awaitStage1 blocks stage2 until stage1 has prepared /run/ignity, and
-// reports whether it did.
-func awaitStage1() bool {
-	ready := os.NewFile(3, "stage1-ready")
+// awaitSvscan blocks stage2 until s6-svscan is ready (see Stage1), and
+// reports whether it is. The pipe's end without a newline means stage1
+// failed, and said why, or s6-svscan could not start.
+func awaitSvscan() bool {
+	ready := os.NewFile(3, "s6-svscan-ready")
 	defer ready.Close()
 	b := make([]byte, 1)
 	n, _ := ready.Read(b)
-	return n == 1 && b[0] == stage1Done
+	return n == 1 && b[0] == '\n'
 }
 
 // resetRun empties /run/ignity, which may hold a previous run's state

@@ -19,9 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// svscanStartMax bounds how long stage2 waits for s6-svscan to listen.
-const svscanStartMax = 5 * time.Second
-
 // Stage2 runs beside s6-svscan, as its child: init scripts, services,
 // the optional wait, then the CMD. With a CMD it ends by exec'ing
 // execline's wait on it, which then runs cmd-exit; no Go process stays
@@ -36,13 +33,8 @@ func Stage2(l layout.Layout, exe string, cmd []string) int {
 	// started is stopped properly.
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, unix.SIGTERM)
-	if !awaitStage1() {
-		return 0 // stage1 failed and said why
-	}
-
-	if left := svc.WaitListening([]string{svc.ScanControl(l.Scandir())}, time.Now().Add(svscanStartMax)); len(left) > 0 {
-		log.error(fmt.Errorf("s6-svscan did not start on %s within %v", l.Scandir(), svscanStartMax))
-		return ExitSystem
+	if !awaitSvscan() {
+		return 0 // stage1 or s6-svscan failed, and said why
 	}
 	if sig, ok := readStateInt(l, statePending); ok {
 		unix.Kill(os.Getppid(), unix.Signal(sig))

@@ -61,35 +61,24 @@ func Supervised(dir string) bool {
 	return err == nil
 }
 
-// WaitListening polls until every fifo has a reader or the deadline
-// passes, and returns those still without one.
-func WaitListening(fifos []string, deadline time.Time) []string {
-	return waitAll(fifos, Listening, deadline)
-}
-
 // WaitSupervised polls until every service dir is Supervised or the
-// deadline passes, and returns those that are not.
+// deadline passes, and returns those that are not. s6-svscan starts the
+// supervisors asynchronously and s6-supervise announces nothing before
+// its status file, so this is a poll, with a short interval that grows to
+// 10ms.
 func WaitSupervised(dirs []string, deadline time.Time) []string {
-	return waitAll(dirs, Supervised, deadline)
-}
-
-// waitAll polls until ok holds for every item or the deadline passes, and
-// returns the items for which it does not. s6-svscan and s6-supervise set
-// up their FIFOs and status files asynchronously and offer no event for
-// it, so this is a poll, with a short interval that grows to 10ms.
-func waitAll(items []string, ok func(string) bool, deadline time.Time) []string {
 	pause := 200 * time.Microsecond
 	for {
 		var left []string
-		for _, it := range items {
-			if !ok(it) {
-				left = append(left, it)
+		for _, d := range dirs {
+			if !Supervised(d) {
+				left = append(left, d)
 			}
 		}
 		if len(left) == 0 || !time.Now().Before(deadline) {
 			return left
 		}
-		items = left
+		dirs = left
 		time.Sleep(pause)
 		pause = min(2*pause, 10*time.Millisecond)
 	}

@@ -21,9 +21,6 @@ func TestSendAndListening(t *testing.T) {
 	if err := Send(fifo, "dx"); err == nil || !strings.Contains(err.Error(), "not listening") {
 		t.Fatalf("Send with no reader = %v, want a not-listening error", err)
 	}
-	if left := WaitListening([]string{fifo}, time.Now().Add(20*time.Millisecond)); len(left) != 1 {
-		t.Fatalf("WaitListening = %v, want the fifo left", left)
-	}
 	r, err := os.OpenFile(fifo, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		t.Fatal(err)
