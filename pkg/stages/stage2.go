@@ -334,8 +334,9 @@ func keepServicesPath(l layout.Layout) error {
 
 // waitServices waits until every service not marked down is up, or ready
 // when it declares notification-fd, within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME.
-// s6-svwait fails on a service whose s6-supervise is not running yet, and
-// s6-svscanctl -a returns before it is: wait for the supervisors first.
+// s6-svwait fails on a service whose s6-supervise has not yet written its
+// status file, and the scan request returns before that: wait for the
+// supervisors first (svc.Supervised).
 func waitServices(l layout.Layout, cfg config.Config) error {
 	deadline := time.Now().Add(cfg.CmdWaitMax)
 	if cfg.CmdWaitMax == 0 {
