@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -115,19 +114,12 @@ func Stage1(l layout.Layout, exe string, cmd []string) int {
 		unix.Dup2(null, 0)
 		unix.Close(null)
 	}
-	// From here, block the early signals on this thread, and hand what Go
-	// already caught to stage2, which replays it once s6-svscan is ready.
-	// (A signal that arrives from here until s6-svscan has set up its own
-	// handling is lost: s6-svscan clears its signal mask as it starts, and
-	// PID 1 drops a signal it has no handler for. A window of about a
-	// millisecond, inherent to exec'ing s6-svscan; see the README.)
-	runtime.LockOSThread()
-	var set unix.Sigset_t
-	for _, s := range earlySignals {
-		sig := uint(s.(unix.Signal)) - 1
-		set.Val[sig/64] |= 1 << (sig % 64)
-	}
-	unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil)
+	// Hand what Go caught of the early signals to stage2, which replays it
+	// once s6-svscan is ready. A signal that arrives from here until
+	// s6-svscan has set up its own handling is lost, blocked or not:
+	// s6-svscan starts by clearing its signal mask, and PID 1 drops a
+	// signal it has no handler for. A window of about a millisecond,
+	// inherent to exec'ing s6-svscan; see the README.
 	select {
 	case s := <-early:
 		writeState(l, statePending, strconv.Itoa(int(s.(unix.Signal))))
