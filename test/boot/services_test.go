@@ -59,22 +59,18 @@ func TestServiceDownFromInitScript(t *testing.T) {
 // or (an init script left a dot file in it) each service needs its own.
 func TestServicesPathAfterBoot(t *testing.T) {
 	for _, tt := range []struct {
-		name, init, want string
+		name, init, link, want string
 	}{
-		{"one symlink", "#!/bin/sh\ntrue\n", "services-state"},
-		{"a symlink per service", "#!/bin/sh\ntouch /run/ignity/services/.keep\n", "../services-state/web"},
+		{"one symlink", "#!/bin/sh\ntrue\n", "/run/ignity/services", "services-state"},
+		{"a symlink per service", "#!/bin/sh\ntouch /run/ignity/services/.keep\n", "/run/ignity/services/web", "../services-state/web"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
 				boottest.Script(t, r, "/etc/ignity/init/10-a", tt.init)
 				boottest.Script(t, r, "/etc/ignity/services/web/run", "#!/bin/sh\ntouch /tmp/web-ran\nexec sleep 100\n")
-				link := "/run/ignity/services"
-				if tt.want != "services-state" {
-					link = "/run/ignity/services/web"
-				}
 				res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
 					boottest.WaitFor("/tmp/web-ran")+`
-					echo "link: $(readlink `+link+`)"
+					echo "link: $(readlink `+tt.link+`)"
 					[ -d /run/ignity/services-state/web ] && [ ! -L /run/ignity/services-state/web ] && echo "live dir is a dir"
 					s6-svc -d /run/ignity/services/web && s6-svwait -D -t 5000 /run/ignity/services-state/web && echo "down through the services path"`)
 				boottest.WantExit(t, res, 0)
