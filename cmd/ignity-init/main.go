@@ -10,17 +10,14 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/ignity/ignity/pkg/check"
+	"github.com/ignity/ignity/pkg/applets"
 	"github.com/ignity/ignity/pkg/layout"
-	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/stages"
 )
 
@@ -37,139 +34,97 @@ type applet struct {
 	run    func(args []string) error
 }
 
-// exitCode carries an applet's exit status through the error path.
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
-
 var l = layout.Default
 
-func applets() []applet {
+func table() []applet {
+	sys := func() stages.System { return stages.Default(self()) }
 	return []applet{
 		{name: "init", usage: "init [CMD...]: boot the container (PID 1)", run: func(a []string) error {
-			return exitCode(stages.Stage1(l, self(), a))
+			return applets.ExitCode(stages.Stage1(sys(), a))
 		}},
 		{name: "with-env", usage: "with-env PROG...: run PROG with the merged environment of /run/ignity/envs", run: func(a []string) error {
-			return stages.WithEnv(l, a)
+			return applets.WithEnv(l, a)
 		}},
 		{name: "load-envfile", usage: "load-envfile PROG... < FILE: run PROG with the dotenv FILE applied", run: func(a []string) error {
-			return stages.LoadEnvfile(os.Stdin, a)
+			return applets.LoadEnvfile(os.Stdin, a)
 		}},
 		{name: "fix-perms", usage: "fix-perms < FILE: apply perms lines (path account fmode dmode)", run: func(a []string) error {
-			if len(a) > 0 {
-				return usageError("fix-perms takes no arguments; it reads perms lines on stdin")
-			}
-			return stages.FixPermsCmd(l, os.Stdin)
+			return applets.FixPermsCmd(l, a, os.Stdin)
 		}},
 		{name: "preboot", usage: "preboot: create the USER account and apply /etc/ignity/perms (RUN preboot)", run: func(a []string) error {
-			if len(a) > 0 {
-				return usageError("preboot takes no arguments")
-			}
-			return stages.PrebootCmd(l)
+			return applets.PrebootCmd(l, a)
 		}},
-		{name: "check", usage: "check [--root DIR]: validate the image's ignity configuration without running it; exit 1 on problems", run: checkImage},
-		{name: "with-retries", usage: "with-retries [-n N] [-t MS] PROG...: run PROG until it succeeds, at most N+1 times, each for at most MS ms", run: withRetries},
-		{name: "stage2", hidden: true, run: func(a []string) error { return exitCode(stages.Stage2(l, self(), dashdash(a))) }},
-		{name: "stage3", hidden: true, run: func(a []string) error { return exitCode(stages.Stage3(l)) }},
-		{name: "cmd-exit", hidden: true, run: func(a []string) error { return exitCode(stages.CmdExit(l, dashdash(a))) }},
+		{name: "check", usage: "check [--root DIR]: validate the image's ignity configuration without running it; exit 1 on problems", run: func(a []string) error {
+			return applets.Check(a, os.Stdout)
+		}},
+		{name: "with-retries", usage: "with-retries [-n N] [-t MS] PROG...: run PROG until it succeeds, at most N+1 times, each for at most MS ms", run: applets.WithRetries},
+		{name: "stage2", hidden: true, run: func(a []string) error {
+			return applets.ExitCode(stages.Stage2(sys(), dashdash(a), os.NewFile(3, "s6-svscan-ready")))
+		}},
+		{name: "stage3", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.Stage3(sys())) }},
+		{name: "cmd-exit", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.CmdExit(sys(), dashdash(a))) }},
 	}
 }
 
 func main() {
-	os.Exit(run(os.Args))
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
-func run(argv []string) int {
+// run dispatches argv to its applet: a handler of s6-svscan's by its
+// path, else by argv[0]'s base name, or by argv[1] when called as ignity.
+func run(argv []string, stdout, stderr io.Writer) int {
 	if h := stages.Handler(argv[0]); h != nil {
-		return h(l)
+		return h(stages.Default(self()))
 	}
 	name := filepath.Base(argv[0])
 	args := argv[1:]
 	if name == "ignity" || name == "ignity-init" {
 		if len(args) == 0 {
-			help(os.Stderr)
+			help(stderr)
 			return 100
 		}
 		switch args[0] {
 		case "--version", "version":
-			printVersion(os.Stdout)
+			printVersion(stdout)
 			return 0
 		case "--help", "-h", "help":
-			help(os.Stdout)
+			help(stdout)
 			return 0
 		}
 		name, args = args[0], args[1:]
 	}
-	for _, a := range applets() {
-		if a.name != name {
-			continue
+	for _, a := range table() {
+		if a.name == name {
+			return exitCode(stderr, a, a.run(args))
 		}
-		err := a.run(args)
-		var code exitCode
-		var execErr *stages.ExecError
-		switch {
-		case err == nil:
-			return 0
-		case errors.As(err, &code):
-			return int(code)
-		case errors.As(err, &execErr):
-			fmt.Fprintf(os.Stderr, "ignity: %s: %v\n", name, err)
-			return execErr.Code
-		case errors.As(err, new(usageError)):
-			fmt.Fprintf(os.Stderr, "ignity: %s: %v\nusage: %s\n", name, err, a.usage)
-			return 100
-		}
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(os.Stderr, "ignity: %s: %s\n", name, line)
-		}
-		return 100
 	}
-	fmt.Fprintf(os.Stderr, "ignity: unknown applet %q\n", name)
-	help(os.Stderr)
+	fmt.Fprintf(stderr, "ignity: unknown applet %q\n", name)
+	help(stderr)
 	return 100
 }
 
-type usageError string
-
-func (e usageError) Error() string { return string(e) }
-
-func withRetries(args []string) error {
-	fs := flag.NewFlagSet("with-retries", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	n := fs.Int("n", 3, "retries")
-	t := fs.Int("t", 500, "milliseconds per attempt")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+// exitCode maps an applet's error to its exit code, the documented
+// contract (see the package comment), printing the error once.
+func exitCode(stderr io.Writer, a applet, err error) int {
+	var code applets.ExitCode
+	var execErr *applets.ExecError
+	var usage applets.UsageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &code):
+		return int(code)
+	case errors.As(err, &execErr):
+		fmt.Fprintf(stderr, "ignity: %s: %v\n", a.name, err)
+		return execErr.Code
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "ignity: %s: %v\nusage: %s\n", a.name, err, a.usage)
+		return 100
 	}
-	if fs.NArg() == 0 || *n < 0 || *t < 0 {
-		return usageError("want a program, -n >= 0 and -t >= 0")
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(stderr, "ignity: %s: %s\n", a.name, line)
 	}
-	return exitCode(proc.Retry(fs.Args(), os.Environ(), *n, time.Duration(*t)*time.Millisecond, os.Stderr))
-}
-
-// checkImage is `ignity check`: every problem, one per line; exit 0 when
-// clean (warnings alone pass), 1 with errors, 100 on usage errors.
-func checkImage(args []string) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	root := fs.String("root", "/", "root of the image to check")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
-	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected argument " + fs.Arg(0))
-	}
-	if st, err := os.Stat(*root); err != nil || !st.IsDir() {
-		return usageError("--root " + *root + ": not a directory")
-	}
-	problems := check.Run(layout.Layout{Root: *root}, os.Environ(), true)
-	for _, p := range problems {
-		fmt.Println(p)
-	}
-	if check.HasError(problems) {
-		return exitCode(1)
-	}
-	return nil
+	return 100
 }
 
 // self is this binary's path, for the scripts and children that run it.
@@ -197,7 +152,7 @@ func printVersion(w io.Writer) {
 
 func help(w io.Writer) {
 	fmt.Fprintf(w, "ignity %s: a container init around s6\n\nusage: ignity APPLET [ARGS...], or run an applet by its installed name\n\n", version)
-	for _, a := range applets() {
+	for _, a := range table() {
 		if !a.hidden {
 			fmt.Fprintf(w, "  %s\n", a.usage)
 		}

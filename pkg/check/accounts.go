@@ -2,7 +2,6 @@ package check
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/perms"
@@ -23,10 +22,7 @@ func (c *checker) perms(cfg config.Config) {
 	if cfg.SkipPerms {
 		sev = Warning
 	}
-	vars := map[string]string{
-		"USERMAP_UID": strconv.Itoa(cfg.UID),
-		"USERMAP_GID": strconv.Itoa(cfg.GID),
-	}
+	vars := cfg.PermVars()
 	var rules []perms.Rule
 	for _, p := range c.configFiles(c.im.inImage(c.l.EtcPerms())) {
 		f, err := c.im.open(p)

@@ -57,18 +57,22 @@ type Problem struct {
 	Severity Severity
 }
 
-// String prints the problem as "path:line: msg", or "path: msg" without a
-// line; a warning starts with "warning: ".
+// String prints the problem as Text does, with "warning: " first for a
+// warning: the lines of `ignity check`.
 func (p Problem) String() string {
+	if p.Severity == Warning {
+		return "warning: " + p.Text()
+	}
+	return p.Text()
+}
+
+// Text is "path:line: msg", or "path: msg" without a line.
+func (p Problem) Text() string {
 	s := p.Path
 	if p.Line > 0 {
 		s += ":" + strconv.Itoa(p.Line)
 	}
-	s += ": " + p.Msg
-	if p.Severity == Warning {
-		s = "warning: " + s
-	}
-	return s
+	return s + ": " + p.Msg
 }
 
 // HasError reports whether any of problems is an Error.
@@ -175,4 +179,30 @@ func (c *checker) configFiles(dir string) []string {
 		}
 	}
 	return out
+}
+
+// Program checks the one program at host path hostPath, under l.Root, as
+// Run checks scripts and services: a regular, executable file whose #!
+// interpreter or ELF loader is in the image. It returns the Errors only,
+// joined, or nil: the stages call it before they execute a program, so
+// that a failure names the problem instead of a bare EACCES or ENOENT.
+func Program(l layout.Layout, hostPath string) error {
+	c := &checker{l: l, im: image{root: l.Root, res: imagepath.NewResolver(l.Root)}}
+	p := c.im.inImage(hostPath)
+	e, exists, err := c.im.look(p)
+	switch {
+	case err != nil:
+		c.fail(p, err)
+	case !exists:
+		c.add(Error, p, 0, "not found")
+	default:
+		c.program(e)
+	}
+	var errs []error
+	for _, pr := range c.out {
+		if pr.Severity == Error {
+			errs = append(errs, errors.New(pr.Text()))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -160,8 +160,5 @@ func (c *checker) setPath(eff map[string]setting) {
 			from = fmt.Sprintf("the PATH set at %s:%d", s.path, s.line)
 		}
 	}
-	if !strings.Contains(":"+p+":", ":"+layout.ExeclineBin+":") {
-		p += ":" + layout.ExeclineBin
-	}
-	c.pathDirs, c.pathFrom = strings.Split(p, ":"), from
+	c.pathDirs, c.pathFrom = strings.Split(layout.ProgramPath(p), ":"), from
 }

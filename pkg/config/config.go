@@ -98,6 +98,34 @@ func Parse(env []string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// Knobs keeps of env (NAME=value entries) the knobs alone, the last
+// entry of each name, in the knob table's order: what ignity records for
+// its later processes, which must not see any other variable (secrets).
+func Knobs(env []string) []string {
+	values := make(map[string]string)
+	for _, kv := range env {
+		if name, v, ok := strings.Cut(kv, "="); ok && Known(name) {
+			values[name] = v
+		}
+	}
+	var out []string
+	for _, k := range knobs {
+		if v, ok := values[k.name]; ok {
+			out = append(out, k.name+"="+v)
+		}
+	}
+	return out
+}
+
+// PermVars are the placeholders perms files may use, {{USERMAP_UID}} and
+// {{USERMAP_GID}}, with their values.
+func (c Config) PermVars() map[string]string {
+	return map[string]string{
+		"USERMAP_UID": strconv.Itoa(c.UID),
+		"USERMAP_GID": strconv.Itoa(c.GID),
+	}
+}
+
 // Default is the configuration of an empty environment.
 func Default() Config {
 	c, _ := Parse(nil)

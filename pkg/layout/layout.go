@@ -3,7 +3,10 @@
 // directory.
 package layout
 
-import "path/filepath"
+import (
+	"path/filepath"
+	"strings"
+)
 
 // Layout is the set of ignity's paths under Root.
 type Layout struct {
@@ -15,6 +18,17 @@ var Default = Layout{Root: "/"}
 
 func (l Layout) path(p ...string) string {
 	return filepath.Join(append([]string{l.Root}, p...)...)
+}
+
+// InImage is the path the image sees for host, a path under Root: what
+// messages name, so that they read the same in a test's root as in a
+// container. Other paths are returned as they are.
+func (l Layout) InImage(host string) string {
+	rel, err := filepath.Rel(l.path(), host)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return host
+	}
+	return filepath.Join("/", rel)
 }
 
 // Configuration written by the image author; ignity never modifies it.
@@ -38,20 +52,56 @@ func (l Layout) Scandir() string { return l.path("run/ignity/services-state") }
 // SvscanDir holds s6-svscan's own control files (signal handlers, finish).
 func (l Layout) SvscanDir() string { return l.path("run/ignity/services-state/.s6-svscan") }
 
-// State holds what the stages tell each other: the CMD's process group,
-// the exit status, why the container is stopping. The files are hidden
-// ones in /run/ignity itself: a directory for them would be one more
-// inode to create on every boot.
-func (l Layout) State(name string) string { return l.path("run/ignity", "."+name) }
+// Programs are the skaware programs the stages run. Their paths are
+// Debian's, which s6 hard-codes; they are values so that tests can stand
+// in for them.
+type Programs struct {
+	Svscan string // s6-svscan: PID 1 while the container runs
+	Wait   string // execline's wait: the CMD's waiter
+	Svwait string // s6-svwait
+	Svstat string // s6-svstat
+}
 
-// Skaware binaries keep Debian's paths: s6 hard-codes them.
-const (
-	ExeclineBin = "/usr/lib/execline/bin"
-	Wait        = ExeclineBin + "/wait"
-	Svscan      = "/usr/bin/s6-svscan"
-	Svwait      = "/usr/bin/s6-svwait"
-)
+// ExeclineBin holds execline's programs (foreground, wait, eltest, ...).
+const ExeclineBin = "/usr/lib/execline/bin"
+
+// DefaultPrograms are the programs at the paths the tarball installs.
+var DefaultPrograms = Programs{
+	Svscan: "/usr/bin/s6-svscan",
+	Wait:   ExeclineBin + "/wait",
+	Svwait: "/usr/bin/s6-svwait",
+	Svstat: "/usr/bin/s6-svstat",
+}
 
 // DefaultPath is the PATH given to everything ignity starts when the
 // container has none.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// ProgramPath is the PATH everything ignity starts gets, from the
+// container's (path, empty when it has none): DefaultPath when empty,
+// then execline's directory appended unless it is there, so that sh
+// scripts can call eltest and friends as execline scripts do.
+func ProgramPath(path string) string {
+	if path == "" {
+		path = DefaultPath
+	}
+	if !strings.Contains(":"+path+":", ":"+ExeclineBin+":") {
+		path += ":" + ExeclineBin
+	}
+	return path
+}
+
+// ChildEnv is env with its PATH (the last one) replaced by ProgramPath's,
+// as the last entry: the environment of everything ignity starts.
+func ChildEnv(env []string) []string {
+	out := make([]string, 0, len(env)+1)
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, "PATH="+ProgramPath(path))
+}

@@ -3,10 +3,11 @@ package stages
 import (
 	"fmt"
 	"os"
-	"strconv"
+	"path/filepath"
 
-	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/proc"
+	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
 	"github.com/kballard/go-shellquote"
 	"golang.org/x/sys/unix"
@@ -14,40 +15,59 @@ import (
 
 // CmdExit runs after the CMD, with its status in execline's "?" (set by
 // wait -o: the code, 128+n for signal n; foreground's 256+n is read too).
-func CmdExit(l layout.Layout, cmd []string) int {
-	log := newLogger(verbosity(os.Environ()))
+func CmdExit(sys System, cmd []string) int {
+	st := sys.state()
+	log := console.To(sys.Stderr, 1)
+	if cfg, err := st.Config(); err == nil {
+		log.SetLevel(cfg.Verbosity)
+	}
 	status, err := proc.ExeclineStatus(os.Getenv("?"))
 	if err != nil {
-		log.error(fmt.Errorf("cmd-exit: %w", err))
+		log.Error(fmt.Errorf("cmd-exit: %w", err))
 		status = ExitSystem
 	}
-	cmdExited(l, log, cmd, status)
+	if err := cmdExited(st, log, cmd, status); err != nil {
+		log.Error(err)
+		return ExitSystem
+	}
 	return 0
 }
 
-// cmdExited logs the CMD's end, records its status as the container's and
-// starts the shutdown.
-func cmdExited(l layout.Layout, log *logger, cmd []string, status int) int {
-	log.info("cmd", "%s exited %d", shellquote.Join(cmd...), status)
-	// The status before the pgid goes: stage3 reads them in that order.
-	writeStateOnce(l, stateExit, strconv.Itoa(status))
-	os.Remove(l.State(stateCmdPgid))
-	if err := requestShutdown(l, "cmd exited"); err != nil {
-		log.error(fmt.Errorf("start the shutdown: %w", err))
-	}
-	return status
+// cmdExited logs the CMD's end and hands its status to runstate, which
+// records it as the container's and starts the shutdown.
+func cmdExited(st runstate.State, log *console.Logger, cmd []string, status int) error {
+	log.Info("cmd", "%s exited %d", shellquote.Join(cmd...), status)
+	return st.CmdExited(status)
 }
 
-// Shutdown is s6-svscan's SIGTERM, SIGINT and SIGQUIT handler: it starts
-// stage3.
-func Shutdown(l layout.Layout, name string) int {
-	// The CMD's SIGTERM first: it may take the longest to exit.
-	if pgid, ok := readStateInt(l, stateCmdPgid); ok {
-		unix.Kill(-pgid, unix.SIGTERM)
-		unix.Kill(-pgid, unix.SIGCONT)
+// handlers maps s6-svscan's control file names to what they do.
+var handlers = map[string]func(sys System, name string) int{
+	"SIGTERM": Shutdown, "SIGINT": Shutdown, "SIGQUIT": Shutdown,
+	"SIGHUP": Forward, "SIGUSR1": Forward, "SIGUSR2": Forward, "SIGWINCH": Forward,
+	"finish": func(sys System, _ string) int { return Stage3(sys) },
+	"crash":  func(sys System, _ string) int { return Stage3(sys) },
+}
+
+// Handler returns the handler s6-svscan runs as argv0 (".s6-svscan/NAME",
+// relative to the scandir), or nil when argv0 is not one.
+func Handler(argv0 string) func(sys System) int {
+	if filepath.Base(filepath.Dir(argv0)) != ".s6-svscan" {
+		return nil
 	}
-	if err := requestShutdown(l, name); err != nil {
-		fmt.Fprintf(os.Stderr, "ignity: shutdown: %v\n", err)
+	name := filepath.Base(argv0)
+	h, ok := handlers[name]
+	if !ok {
+		return nil
+	}
+	return func(sys System) int { return h(sys, name) }
+}
+
+// Shutdown is s6-svscan's SIGTERM, SIGINT and SIGQUIT handler: it asks
+// for the shutdown, with the signal's name as the reason (SIGQUIT stops
+// the loggers at once too).
+func Shutdown(sys System, name string) int {
+	if err := sys.state().RequestShutdown(name); err != nil {
+		console.To(sys.Stderr, 1).Error(fmt.Errorf("%s: %w", name, err))
 		return ExitSystem
 	}
 	return 0
@@ -56,19 +76,18 @@ func Shutdown(l layout.Layout, name string) int {
 // Forward is s6-svscan's handler for SIGHUP, SIGUSR1, SIGUSR2 and
 // SIGWINCH: while a CMD runs they go to its process group, as tini and
 // dumb-init forward them; otherwise SIGHUP keeps s6's meaning, rescan.
-func Forward(l layout.Layout, name string) int {
+func Forward(sys System, name string) int {
+	st := sys.state()
 	sig := unix.SignalNum(name)
-	if pgid, ok := readStateInt(l, stateCmdPgid); ok && sig != 0 {
-		unix.Kill(-pgid, sig)
-		return 0
+	var err error
+	if pgid, ok := st.CmdGroup(); ok {
+		err = st.SignalCmd(pgid, sig)
+	} else if sig == unix.SIGHUP {
+		err = svc.Send(svc.ScanControl(sys.Layout.Scandir()), "an")
 	}
-	if sig == unix.SIGHUP {
-		if err := svcRescan(l); err != nil {
-			fmt.Fprintf(os.Stderr, "ignity: %s: %v\n", name, err)
-			return ExitSystem
-		}
+	if err != nil {
+		console.To(sys.Stderr, 1).Error(fmt.Errorf("%s: %w", name, err))
+		return ExitSystem
 	}
 	return 0
 }
-
-func svcRescan(l layout.Layout) error { return svc.Send(svc.ScanControl(l.Scandir()), "an") }

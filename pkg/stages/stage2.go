@@ -12,9 +12,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ignity/ignity/pkg/check"
 	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/proc"
+	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
@@ -22,137 +25,224 @@ import (
 // Stage2 runs beside s6-svscan, as its child: init scripts, services,
 // the optional wait, then the CMD. With a CMD it ends by exec'ing
 // execline's wait on it, which then runs cmd-exit; no Go process stays
-// while the CMD runs.
-func Stage2(l layout.Layout, exe string, cmd []string) int {
-	env := os.Environ()
-	cfg, _ := config.Parse(env) // stage1 validated it
-	log := newLogger(cfg.Verbosity)
-	writeState(l, stateStage2, strconv.Itoa(os.Getpid()))
-	// stage3 sends SIGTERM to a stage2 still booting: caught, not fatal,
-	// so that the boot stops where it is (see stopping) and a CMD being
-	// started is stopped properly.
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, unix.SIGTERM)
-	if !awaitSvscan() {
-		return 0 // stage1 or s6-svscan failed, and said why
-	}
-	if sig, ok := readStateInt(l, statePending); ok {
-		unix.Kill(os.Getppid(), unix.Signal(sig))
-		return 0
-	}
-
-	for _, c := range [][2]string{{l.EtcInit(), l.RunInit()}, {l.EtcFinalize(), l.RunFinalize()}, {l.EtcServices(), l.RunServices()}} {
-		if err := copyDir(c[0], c[1]); err != nil {
-			return fail(l, log, ExitSystem, err)
-		}
-	}
-
-	noexec := svc.Noexec(l.Run())
-	if noexec {
-		log.warn("%s is mounted noexec (docker run --tmpfs's default): running scripts and services from %s", l.Run(), l.Etc())
-	}
-	// docker stop during the init scripts: stop the running one, boot no
-	// further; stage3 does the rest.
-	log.info("init", "Executing environment init scripts")
-	for _, s := range scripts(execDir(l, l.RunInit(), l.EtcInit())) {
-		if stopping(l) {
+// while the CMD runs. A shutdown requested meanwhile (docker stop during
+// the init scripts) stops the boot before its next step; a failure
+// records its status and requests one.
+func Stage2(sys System, cmd []string, ready *os.File) int {
+	b := &stage2{sys: sys, cmd: cmd, env: os.Environ(), st: sys.state(), ready: ready}
+	b.log = console.To(sys.Stderr, console.Verbosity(b.env))
+	// stage3 sends SIGTERM to a stage2 still booting: caught, not fatal, so
+	// that the boot stops where it is and a script being run is stopped.
+	b.term = make(chan os.Signal, 1)
+	signal.Notify(b.term, unix.SIGTERM)
+	for _, s := range b.steps() {
+		if _, stopping := b.st.Stopping(); stopping {
 			return 0
 		}
-		status, err := runScript(s, env, cfg.InitMax, term)
+		err := s.run()
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, errStopped):
+			return 0
+		}
+		b.log.Error(err)
+		code := codeOf(err)
+		if err := b.st.BootFailed(code); err != nil {
+			b.log.Error(err)
+		}
+		return code
+	}
+	return 0
+}
+
+func (b *stage2) steps() []step {
+	return []step{
+		{"wait until s6-svscan is ready", b.awaitSvscan},
+		{"read the boot state", b.readBoot},
+		{"replay an early signal", b.replayEarly},
+		{"copy the scripts and services into /run/ignity", b.copyTrees},
+		{"run the init scripts", b.initScripts},
+		{"install the services", b.installServices},
+		{"wait for the services", b.waitServices},
+		{"start the CMD", b.startCmd},
+	}
+}
+
+// stage2 is what the steps of Stage2 share.
+type stage2 struct {
+	sys    System
+	cmd    []string
+	env    []string // the merged environment, from stage1
+	cfg    config.Config
+	log    *console.Logger
+	st     runstate.State
+	ready  *os.File // s6-svscan's ready pipe, read end
+	term   chan os.Signal
+	noexec bool // /run/ignity is mounted noexec
+}
+
+// errQuiet ends stage2 without a word: whoever failed said why.
+var errQuiet = fmt.Errorf("stage1 or s6-svscan failed: %w", errStopped)
+
+// awaitSvscan blocks until s6-svscan is ready: it writes a newline on the
+// ready pipe (s6-svscan -d, see stage1's execSvscan). The pipe's end
+// without one means stage1 failed, and said why, or s6-svscan could not
+// start.
+func (b *stage2) awaitSvscan() error {
+	defer b.ready.Close()
+	buf := make([]byte, 1)
+	if n, _ := b.ready.Read(buf); n != 1 || buf[0] != '\n' {
+		return errQuiet
+	}
+	return nil
+}
+
+func (b *stage2) readBoot() error {
+	cfg, err := b.st.Config()
+	if err != nil {
+		return err
+	}
+	b.cfg = cfg
+	b.log.SetLevel(cfg.Verbosity)
+	return nil
+}
+
+// replayEarly turns a terminating signal that reached /init before
+// s6-svscan was ready into the shutdown it asked for.
+func (b *stage2) replayEarly() error {
+	if sig, ok := b.st.EarlySignal(); ok {
+		if err := b.st.RequestShutdown(sig); err != nil {
+			return err
+		}
+		return errStopped
+	}
+	return nil
+}
+
+// copyTrees copies init, finalize and services from /etc/ignity, which
+// ignity never modifies, into /run/ignity.
+func (b *stage2) copyTrees() error {
+	l := b.sys.Layout
+	for _, c := range [][2]string{{l.EtcInit(), l.RunInit()}, {l.EtcFinalize(), l.RunFinalize()}, {l.EtcServices(), l.RunServices()}} {
+		if err := copyDir(c[0], c[1]); err != nil {
+			return err
+		}
+	}
+	if b.noexec = svc.Noexec(l.Run()); b.noexec {
+		b.log.Warn("%s is mounted noexec (docker run --tmpfs's default): running scripts and services from %s", l.Run(), l.Etc())
+	}
+	return nil
+}
+
+// initScripts runs the init scripts in name order. The first that fails
+// fails the boot, with its status, unless the failure policy says to go
+// on. docker stop meanwhile stops the running one and boots no further.
+func (b *stage2) initScripts() error {
+	l := b.sys.Layout
+	b.log.Info("init", "Executing environment init scripts")
+	for _, s := range scripts(execDir(l, l.RunInit(), l.EtcInit())) {
+		if _, stopping := b.st.Stopping(); stopping {
+			return errStopped
+		}
+		status, err := runScript(l, s, b.env, b.cfg.InitMax, proc.WaitPid, b.term)
 		var failure error
 		switch {
 		case errors.Is(err, errStopped):
-			return 0
+			return err
 		case errors.Is(err, proc.ErrTimeout):
-			failure = fmt.Errorf("init script %s killed after IGNITY_INIT_MAXTIME=%d ms", etcName(l, s), cfg.InitMax.Milliseconds())
+			failure = fmt.Errorf("init script %s killed after IGNITY_INIT_MAXTIME=%d ms", etcName(l, s), b.cfg.InitMax.Milliseconds())
 		case err != nil:
-			return fail(l, log, ExitUsage, err)
+			return failWith(ExitUsage, fmt.Errorf("init script %s: %w", etcName(l, s), err))
 		case status != 0:
 			failure = fmt.Errorf("init script %s exited %d", etcName(l, s), status)
 		}
 		if failure != nil {
-			if !cfg.ContinueOnFailure {
-				return fail(l, log, status, fmt.Errorf("%w: the container stops", failure))
+			if !b.cfg.ContinueOnFailure {
+				return failWith(status, fmt.Errorf("%w: the container stops", failure))
 			}
-			log.warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", failure)
+			b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", failure)
 		}
 	}
-	log.info("init", "Environment init scripts executed")
-	if stopping(l) {
-		return 0
-	}
-
-	log.info("service", "Starting services")
-	if err := installServices(l, cfg, noexec); err != nil {
-		return fail(l, log, ExitUsage, err)
-	}
-	if err := svc.Send(svc.ScanControl(l.Scandir()), "a"); err != nil {
-		return fail(l, log, ExitSystem, err)
-	}
-	log.info("service", "Services started")
-
-	if len(cmd) == 0 {
-		return 0
-	}
-	if cfg.CmdWaitForServices {
-		if err := waitServices(l, cfg); err != nil {
-			if !cfg.ContinueOnFailure {
-				return fail(l, log, 1, err)
-			}
-			log.warn("%v: starting the CMD anyway, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-		}
-	}
-	if stopping(l) {
-		return 0
-	}
-
-	return runCmd(l, log, exe, cmd, env)
+	b.log.Info("init", "Environment init scripts executed")
+	return nil
 }
 
-// runCmd starts the CMD in a process group of its own, made the
+// installServices moves every service dir into the scandir and has
+// s6-svscan pick them up.
+func (b *stage2) installServices() error {
+	b.log.Info("service", "Starting services")
+	if err := installServices(b.sys.Layout, b.cfg, b.noexec); err != nil {
+		return failWith(ExitUsage, err)
+	}
+	if err := svc.Send(svc.ScanControl(b.sys.Layout.Scandir()), "a"); err != nil {
+		return err
+	}
+	b.log.Info("service", "Services started")
+	return nil
+}
+
+func (b *stage2) waitServices() error {
+	if len(b.cmd) == 0 || !b.cfg.CmdWaitForServices {
+		return nil
+	}
+	err := waitServices(b.sys.Layout, b.sys.Programs, b.cfg)
+	if err != nil && b.cfg.ContinueOnFailure {
+		b.log.Warn("%v: starting the CMD anyway, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
+		return nil
+	}
+	if err != nil {
+		return failWith(1, err)
+	}
+	return nil
+}
+
+// startCmd starts the CMD in a process group of its own, made the
 // terminal's foreground group when stdin is one (a new session could not
 // take the terminal PID 1's session owns), then execs execline's wait on
 // it, which runs cmd-exit with the status in "?". No Go process stays.
-func runCmd(l layout.Layout, log *logger, exe string, cmd, env []string) int {
-	path, err := exec.LookPath(cmd[0])
+// Without a CMD stage2 ends here, and the container runs until stopped.
+func (b *stage2) startCmd() error {
+	if len(b.cmd) == 0 {
+		return nil
+	}
+	path, err := exec.LookPath(b.cmd[0])
 	if err != nil {
-		return cmdFailed(l, log, cmd, 127, fmt.Errorf("%s: not found", cmd[0]))
+		return b.cmdFailed(127, fmt.Errorf("%s: not found", b.cmd[0]))
 	}
 	attr := &syscall.SysProcAttr{Setpgid: true}
 	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
 		attr.Foreground, attr.Ctty = true, 0
 	}
-	pid, err := proc.Spawn(path, cmd, env, []*os.File{os.Stdin, os.Stdout, os.Stderr}, attr)
+	pid, err := proc.Spawn(path, b.cmd, b.env, []*os.File{os.Stdin, os.Stdout, os.Stderr}, attr)
 	if err != nil {
 		code := 126
 		if errors.Is(err, os.ErrNotExist) {
 			code = 127
 		}
-		return cmdFailed(l, log, cmd, code, err)
+		return b.cmdFailed(code, err)
 	}
-	writeState(l, stateCmdPgid, strconv.Itoa(pid))
 	// The waiter must outlive the shutdown's SIGTERM to every process, to
 	// record the CMD's status: it ignores it (the CMD, started before,
 	// keeps the default dispositions).
 	signal.Ignore(unix.SIGTERM, unix.SIGINT, unix.SIGQUIT)
-	// A shutdown may have started while the CMD was being started: whoever
-	// starts one records its reason before looking for the CMD's group, so
-	// either it saw the group and stopped the CMD, or the reason is seen
-	// here, after the group was recorded, and the CMD is stopped here.
-	if stopping(l) {
-		unix.Kill(-pid, unix.SIGTERM)
-		unix.Kill(-pid, unix.SIGCONT)
+	if err := b.st.CmdStarted(pid); err != nil {
+		b.sys.Kill(-pid, unix.SIGKILL)
+		return err
 	}
-	argv := append([]string{"wait", "-o", " " + strconv.Itoa(pid), "", exe, "cmd-exit", "--"}, cmd...)
-	err = unix.Exec(layout.Wait, argv, env)
-	unix.Kill(-pid, unix.SIGKILL)
-	return fail(l, log, ExitSystem, fmt.Errorf("exec %s: %w", layout.Wait, err))
+	argv := append([]string{"wait", "-o", " " + strconv.Itoa(pid), "", b.sys.Exe, "cmd-exit", "--"}, b.cmd...)
+	err = b.sys.Exec(b.sys.Programs.Wait, argv, b.env)
+	b.sys.Kill(-pid, unix.SIGKILL)
+	return fmt.Errorf("exec %s: %w", b.sys.Programs.Wait, err)
 }
 
 // cmdFailed reports a CMD that could not start as if it had exited.
-func cmdFailed(l layout.Layout, log *logger, cmd []string, code int, err error) int {
-	log.error(fmt.Errorf("cmd: %w", err))
-	return cmdExited(l, log, cmd, code)
+func (b *stage2) cmdFailed(code int, err error) error {
+	b.log.Error(fmt.Errorf("cmd: %w", err))
+	if err := cmdExited(b.st, b.log, b.cmd, code); err != nil {
+		b.log.Error(err)
+	}
+	return errStopped
 }
 
 // execDir is where the scripts of a phase run from: their copy under
@@ -164,20 +254,13 @@ func execDir(l layout.Layout, run, etc string) string {
 	return run
 }
 
-// stopping reports whether a shutdown has started (e.g. docker stop while
-// the init scripts ran): the boot goes no further.
-func stopping(l layout.Layout) bool {
-	_, err := os.Stat(l.State(stateReason))
-	return err == nil
-}
-
 // etcName maps a copied script back to the path the user wrote.
 func etcName(l layout.Layout, runPath string) string {
 	rel, err := filepath.Rel(l.Run(), runPath)
 	if err != nil || strings.HasPrefix(rel, "..") {
-		return runPath
+		return l.InImage(runPath)
 	}
-	return filepath.Join(l.Etc(), rel)
+	return l.InImage(filepath.Join(l.Etc(), rel))
 }
 
 // copyDir copies the entries of src into dst, created only when there is
@@ -204,81 +287,8 @@ func copyDir(src, dst string) error {
 	return nil
 }
 
-// errStopped reports a script stopped because the container stops.
-var errStopped = errors.New("stopped: the container is stopping")
-
-// runScript runs one init script in its own process group, with stdin
-// from /dev/null (the container's stdin belongs to the CMD), for at most
-// max (0 = no limit). A signal on stop sends it SIGTERM and the result is
-// errStopped.
-func runScript(path string, env []string, max time.Duration, stop <-chan os.Signal) (int, error) {
-	if err := checkExecutable(path); err != nil {
-		return 0, err
-	}
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		return 0, err
-	}
-	defer null.Close()
-	pid, err := proc.Start([]string{path}, env, []*os.File{null, os.Stdout, os.Stderr})
-	if err != nil {
-		return 0, fmt.Errorf("run %s: %w", path, err)
-	}
-	done := make(chan struct{})
-	stopped := make(chan bool, 1)
-	go func() {
-		select {
-		case <-stop:
-			unix.Kill(-pid, unix.SIGTERM)
-			unix.Kill(-pid, unix.SIGCONT)
-			stopped <- true
-		case <-done:
-			stopped <- false
-		}
-	}()
-	status, err := proc.Bounded(pid, proc.WaitPid(pid), max)
-	close(done)
-	if <-stopped {
-		return status, errStopped
-	}
-	return status, err
-}
-
-// checkExecutable names the problem with a script before exec would give
-// a bare EACCES or ENOENT.
-func checkExecutable(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file", path)
-	}
-	if st.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("%s: not executable (chmod +x it)", path)
-	}
-	b := make([]byte, 256)
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	n, _ := f.Read(b)
-	f.Close()
-	if line, ok := strings.CutPrefix(string(b[:n]), "#!"); ok {
-		line, _, _ = strings.Cut(line, "\n")
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			return fmt.Errorf("%s: empty #! line", path)
-		}
-		if _, err := os.Stat(fields[0]); err != nil {
-			return fmt.Errorf("%s: interpreter %s of its #! line not found", path, fields[0])
-		}
-	}
-	return nil
-}
-
-// installServices copies every service dir into the scandir; each must
-// have an executable run file.
+// installServices moves every service dir into the scandir; each must
+// have a run program that can be executed.
 func installServices(l layout.Layout, cfg config.Config, noexec bool) error {
 	entries, err := os.ReadDir(l.RunServices())
 	if errors.Is(err, os.ErrNotExist) {
@@ -293,8 +303,8 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool) error {
 			continue
 		}
 		src := filepath.Join(l.RunServices(), e.Name())
-		if err := checkExecutable(filepath.Join(src, "run")); err != nil {
-			errs = append(errs, fmt.Errorf("service %s: %w", filepath.Join(l.EtcServices(), e.Name()), err))
+		if err := check.Program(l, filepath.Join(src, "run")); err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", l.InImage(filepath.Join(l.EtcServices(), e.Name())), err))
 			continue
 		}
 		if noexec {
@@ -337,7 +347,7 @@ func keepServicesPath(l layout.Layout) error {
 // s6-svwait fails on a service whose s6-supervise has not yet written its
 // status file, and the scan request returns before that: wait for the
 // supervisors first (svc.Supervised).
-func waitServices(l layout.Layout, cfg config.Config) error {
+func waitServices(l layout.Layout, progs layout.Programs, cfg config.Config) error {
 	deadline := time.Now().Add(cfg.CmdWaitMax)
 	if cfg.CmdWaitMax == 0 {
 		deadline = time.Now().Add(100 * 365 * 24 * time.Hour)
@@ -372,20 +382,20 @@ func waitServices(l layout.Layout, cfg config.Config) error {
 		if cfg.CmdWaitMax > 0 {
 			ms = strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10)
 		}
-		c := exec.Command(layout.Svwait, append([]string{set.flag, "-t", ms}, set.dirs...)...)
+		c := exec.Command(progs.Svwait, append([]string{set.flag, "-t", ms}, set.dirs...)...)
 		c.Stderr = os.Stderr
 		if err := c.Run(); err != nil {
-			return fmt.Errorf("services not up within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=%d: %s", cfg.CmdWaitMax.Milliseconds(), strings.Join(notUp(set.dirs, set.flag == "-U"), ", "))
+			return fmt.Errorf("services not up within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=%d: %s", cfg.CmdWaitMax.Milliseconds(), strings.Join(notUp(progs, set.dirs, set.flag == "-U"), ", "))
 		}
 	}
 	return nil
 }
 
 // notUp names the services of dirs that are not up (or not ready).
-func notUp(dirs []string, ready bool) []string {
+func notUp(progs layout.Programs, dirs []string, ready bool) []string {
 	var out []string
 	for _, d := range dirs {
-		b, err := exec.Command("/usr/bin/s6-svstat", "-o", "up,ready", d).Output()
+		b, err := exec.Command(progs.Svstat, "-o", "up,ready", d).Output()
 		f := strings.Fields(string(b))
 		if err != nil || len(f) != 2 || f[0] != "true" || (ready && f[1] != "true") {
 			out = append(out, filepath.Base(d))

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/proc"
+	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
@@ -25,12 +27,51 @@ import (
 //	CMD gets SIGTERM ─┬─ services told down (dx) ─ wait ≤ SERVICES_GRACETIME
 //	                  └─ finalize scripts, each ≤ KILL_FINALIZE_MAXTIME
 //	→ SIGTERM+SIGCONT to all, wait ≤ KILL_GRACETIME → SIGKILL to all → exit
-func Stage3(l layout.Layout) int {
-	// As PID 1 a signal with no handler is dropped, but Go installs
-	// handlers that exit, and leaves the stop signals at their default,
-	// which stops a stage3 that is not PID 1: catch them all, and ignore
-	// what arrives. (Catching, not ignoring: children must get default
-	// dispositions.)
+func Stage3(sys System) int {
+	d := &stage3{sys: sys, st: sys.state(), start: time.Now()}
+	d.log = console.To(sys.Stderr, 1)
+	for _, s := range d.steps() {
+		if err := s.run(); err != nil {
+			// Nothing may stop a shutdown half-way: say it and go on.
+			d.log.Error(err)
+		}
+	}
+	return d.st.Outcome(d.cmdRan)
+}
+
+func (d *stage3) steps() []step {
+	return []step{
+		{"catch every signal", d.catchSignals},
+		{"read the configuration", d.readConfig},
+		{"record the shutdown", d.record},
+		{"stop the CMD, or the boot", d.stopCmd},
+		{"run the finalize scripts while the services stop", d.stopServices},
+		{"sync the disks", d.sync},
+		{"send every process SIGTERM", d.terminate},
+		{"send every process SIGKILL", d.kill},
+	}
+}
+
+// stage3 is what the steps of Stage3 share.
+type stage3 struct {
+	sys    System
+	st     runstate.State
+	cfg    config.Config
+	env    []string // the merged environment, for the finalize scripts
+	log    *console.Logger
+	reaper *proc.Reaper
+	start  time.Time
+	reason string
+	stage2 int  // pid
+	cmdRan bool // a CMD was running when the shutdown began
+}
+
+// catchSignals: as PID 1 a signal with no handler is dropped, but Go
+// installs handlers that exit, and leaves the stop signals at their
+// default, which stops a stage3 that is not PID 1: catch them all, and
+// ignore what arrives. (Catching, not ignoring: children must get default
+// dispositions.) Then the reaper, the one caller of wait4(-1).
+func (d *stage3) catchSignals() error {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGHUP, unix.SIGABRT,
 		unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
@@ -38,49 +79,69 @@ func Stage3(l layout.Layout) int {
 		for range sigs {
 		}
 	}()
-	reaper := proc.NewReaper()
+	d.reaper = proc.NewReaper()
+	return nil
+}
 
-	envs, err := envload.ReadDir(l.RunEnvs())
-	if err != nil {
+// readConfig reads the knobs stage1 recorded, and the merged environment
+// the finalize scripts get. Neither failing may stop the shutdown: the
+// defaults and this process's environment stand in.
+func (d *stage3) readConfig() error {
+	d.cfg = config.Default()
+	boot, err := d.st.ReadBoot()
+	if err == nil {
+		d.stage2 = boot.Stage2
+		d.cfg, err = config.Parse(boot.Knobs)
+	}
+	d.log.SetLevel(d.cfg.Verbosity)
+	envs, envErr := envload.ReadDir(d.sys.Layout.RunEnvs())
+	if envErr != nil {
 		envs = os.Environ()
 	}
-	cfg, err := config.Parse(envs)
+	d.env = layout.ChildEnv(envs)
 	if err != nil {
-		cfg = config.Default()
+		return fmt.Errorf("%w: shutting down with the default knobs", err)
 	}
-	log := newLogger(cfg.Verbosity)
-	env := childEnv(envs)
-	start := time.Now()
-	// A user's s6-svscanctl -t reaches here without a recorded reason:
-	// record one before looking for the CMD (see stage2's runCmd).
-	writeStateOnce(l, stateReason, "s6-svscan exited")
-	reason, _ := readState(l, stateReason)
-	log.debug("finalize", "shutdown: %s", reason)
+	return nil
+}
 
-	// Ask the CMD to exit; without one, stop the boot if it is still
-	// going. Once the CMD runs, stage2's pid is its waiter, then cmd-exit,
-	// a Go program that a SIGTERM would kill before it records the status.
-	cmdRunning := false
-	if pgid, ok := readStateInt(l, stateCmdPgid); ok {
-		cmdRunning = true
-		unix.Kill(-pgid, unix.SIGTERM)
-		unix.Kill(-pgid, unix.SIGCONT)
-	} else if pid, ok := readStateInt(l, stateStage2); ok {
-		unix.Kill(pid, unix.SIGTERM)
+func (d *stage3) record() error {
+	var err error
+	d.reason, err = d.st.ShutdownBegins()
+	d.log.Debug("finalize", "shutdown: %s", d.reason)
+	return err
+}
+
+// stopCmd asks the CMD to exit; without one, it stops the boot if it is
+// still going. Once the CMD runs, stage2's pid is its waiter, then
+// cmd-exit, a Go program that a SIGTERM would kill before it records the
+// status: it is left alone.
+func (d *stage3) stopCmd() error {
+	if _, ok := d.st.CmdGroup(); ok {
+		d.cmdRan = true
+		return d.st.StopCmd()
 	}
+	if d.stage2 != 0 {
+		d.sys.Kill(d.stage2, unix.SIGTERM)
+	}
+	return nil
+}
 
-	log.info("finalize", "Executing environment finalize scripts...")
+// stopServices runs the finalize scripts while every service stops, and
+// waits for both, the services at most IGNITY_SERVICES_GRACETIME.
+func (d *stage3) stopServices() error {
+	d.log.Info("finalize", "Executing environment finalize scripts...")
 	var finalize sync.WaitGroup
 	finalize.Add(1)
 	go func() {
 		defer finalize.Done()
-		runFinalize(l, reaper, env, cfg, log)
-		log.info("finalize", "Finalize scripts executed")
+		d.finalize()
+		d.log.Info("finalize", "Finalize scripts executed")
 	}()
 
-	fifos := stopServices(l, reason == "SIGQUIT", log)
-	log.info("finalize", "Waiting for services")
-	servicesDeadline := start.Add(cfg.ServicesGrace)
+	fifos := tellServicesDown(d.sys.Layout, d.reason == "SIGQUIT", d.log)
+	d.log.Info("finalize", "Waiting for services")
+	deadline := d.start.Add(d.cfg.ServicesGrace)
 	// Checked after every reap: dropping the supervisors seen gone from the
 	// front, and stopping at the first still there, opens each FIFO about
 	// once in all instead of all of them after every exit.
@@ -91,51 +152,71 @@ func Stage3(l layout.Layout) int {
 		}
 		return len(left) == 0
 	}
-	if !reaper.WaitUntil(servicesDeadline, allGone) {
-		log.warn("still running after IGNITY_SERVICES_GRACETIME=%d ms: %s (a logger waits for every writer of its pipe to exit)",
-			cfg.ServicesGrace.Milliseconds(), strings.Join(supervised(l, listening(left)), ", "))
+	if !d.reaper.WaitUntil(deadline, allGone) {
+		d.log.Warn("still running after IGNITY_SERVICES_GRACETIME=%d ms: %s (a logger waits for every writer of its pipe to exit)",
+			d.cfg.ServicesGrace.Milliseconds(), strings.Join(supervised(d.sys.Layout, listening(left)), ", "))
 	}
 	finalize.Wait()
-	if pid, ok := readStateInt(l, stateStage2); ok {
+	if d.stage2 != 0 {
 		// stage2 stopping, or the CMD's waiter recording its status: give
 		// it the time the services had, before everything gets SIGTERM.
-		reaper.WaitUntil(servicesDeadline, func() bool { return !proc.Alive(pid) })
+		d.reaper.WaitUntil(deadline, func() bool { return !proc.Alive(d.stage2) })
 	}
+	return nil
+}
 
-	if cfg.SyncDisks {
-		log.info("finalize", "Syncing disks")
+// finalize runs the finalize scripts in name order, each bounded by
+// IGNITY_KILL_FINALIZE_MAXTIME. They run even when the boot failed; if it
+// failed before they were copied, the image's own are used.
+func (d *stage3) finalize() {
+	l := d.sys.Layout
+	dir := execDir(l, l.RunFinalize(), l.EtcFinalize())
+	if len(scripts(dir)) == 0 {
+		dir = l.EtcFinalize()
+	}
+	for _, s := range scripts(dir) {
+		status, err := runScript(l, s, d.env, d.cfg.FinalizeMax, d.reaper.Wait, nil)
+		switch {
+		case err == proc.ErrTimeout:
+			d.log.Warn("finalize script %s killed after IGNITY_KILL_FINALIZE_MAXTIME=%d ms", etcName(l, s), d.cfg.FinalizeMax.Milliseconds())
+		case err != nil:
+			d.log.Error(fmt.Errorf("finalize script %s: %w", etcName(l, s), err))
+		case status != 0:
+			d.log.Warn("finalize script %s exited %d", etcName(l, s), status)
+		}
+	}
+}
+
+func (d *stage3) sync() error {
+	if d.cfg.SyncDisks {
+		d.log.Info("finalize", "Syncing disks")
 		unix.Sync()
 	}
-	log.info("finalize", "Sending all processes the termination signals")
+	return nil
+}
+
+func (d *stage3) terminate() error {
+	d.log.Info("finalize", "Sending all processes the termination signals")
 	proc.SignalAll(unix.SIGTERM)
 	proc.SignalAll(unix.SIGCONT)
-	if !reaper.WaitNone(time.Now().Add(cfg.KillGrace)) {
-		log.debug("finalize", "processes left after IGNITY_KILL_GRACETIME")
+	if !d.reaper.WaitNone(time.Now().Add(d.cfg.KillGrace)) {
+		d.log.Debug("finalize", "processes left after IGNITY_KILL_GRACETIME")
 	}
-	log.info("finalize", "Sending all processes the kill signal and exiting")
+	return nil
+}
+
+func (d *stage3) kill() error {
+	d.log.Info("finalize", "Sending all processes the kill signal and exiting")
 	proc.SignalAll(unix.SIGKILL)
-	reaper.WaitNone(time.Now().Add(time.Second))
-
-	return exitStatus(l, cmdRunning)
+	d.reaper.WaitNone(time.Now().Add(time.Second))
+	return nil
 }
 
-// exitStatus is the CMD's status, the failed init script's, or 0. A CMD
-// that was running and left no status was killed with everything else.
-func exitStatus(l layout.Layout, cmdRunning bool) int {
-	if n, ok := readStateInt(l, stateExit); ok {
-		return n
-	}
-	if _, ok := readState(l, stateCmdPgid); ok && cmdRunning {
-		return 128 + int(unix.SIGKILL)
-	}
-	return 0
-}
-
-// stopServices tells every s6-supervise to bring its service down and
+// tellServicesDown tells every s6-supervise to bring its service down and
 // exit (what s6-svc -dx does), and returns the control FIFOs to watch. A
 // logger is only told to exit once its service is down, so it drains the
 // pipe and loses no line; on SIGQUIT it is stopped too, as s6 does.
-func stopServices(l layout.Layout, quit bool, log *logger) []string {
+func tellServicesDown(l layout.Layout, quit bool, log *console.Logger) []string {
 	list, err := svc.List(l.Scandir())
 	if err != nil {
 		return nil
@@ -157,7 +238,7 @@ func stopServices(l layout.Layout, quit bool, log *logger) []string {
 			}
 		}
 	}
-	log.debug("finalize", "%d supervisors told to stop", len(fifos))
+	log.Debug("finalize", "%d supervisors told to stop", len(fifos))
 	return fifos
 }
 
@@ -179,38 +260,4 @@ func supervised(l layout.Layout, fifos []string) []string {
 		names[i], _ = filepath.Rel(l.Scandir(), filepath.Dir(filepath.Dir(f)))
 	}
 	return names
-}
-
-// runFinalize runs the finalize scripts in name order, each bounded by
-// IGNITY_KILL_FINALIZE_MAXTIME. They run even when the boot failed; if it
-// failed before they were copied, the image's own are used.
-func runFinalize(l layout.Layout, r *proc.Reaper, env []string, cfg config.Config, log *logger) {
-	dir := execDir(l, l.RunFinalize(), l.EtcFinalize())
-	if len(scripts(dir)) == 0 {
-		dir = l.EtcFinalize()
-	}
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		log.error(err)
-		return
-	}
-	defer null.Close()
-	for _, s := range scripts(dir) {
-		if err := checkExecutable(s); err != nil {
-			log.error(fmt.Errorf("finalize script %w", err))
-			continue
-		}
-		pid, err := proc.Start([]string{s}, env, []*os.File{null, os.Stdout, os.Stderr})
-		if err != nil {
-			log.error(fmt.Errorf("finalize script %s: %w", s, err))
-			continue
-		}
-		status, err := proc.Bounded(pid, r.Wait(pid), cfg.FinalizeMax)
-		switch {
-		case err != nil:
-			log.warn("finalize script %s killed after IGNITY_KILL_FINALIZE_MAXTIME=%d ms", etcName(l, s), cfg.FinalizeMax.Milliseconds())
-		case status != 0:
-			log.warn("finalize script %s exited %d", etcName(l, s), status)
-		}
-	}
 }

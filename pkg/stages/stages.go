@@ -2,23 +2,25 @@
 // and becomes s6-svscan; stage2 runs the init scripts, hands the services
 // to s6 and runs the CMD; stage3 brings everything down. Each stage is a
 // separate process image of the same binary, so no Go process stays
-// resident while the container runs.
+// resident while the container runs. Each reads as a table of contents:
+// a list of named steps (step), run in order.
 //
-// The stages talk through hidden files in /run/ignity (layout.State) and
-// through signals: whoever decides the container must stop (the CMD's
-// waiter, a failed boot, s6-svscan's SIGTERM handler) records why and
-// sends SIGABRT to s6-svscan, which then execs its finish program: stage3.
+// What one stage tells another goes through pkg/runstate, and only
+// there: the boot record, the shutdown request, the CMD's group, the exit
+// status, the early signals.
 package stages
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
+	"path/filepath"
+	"time"
 
+	"github.com/ignity/ignity/pkg/check"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/proc"
+	"github.com/ignity/ignity/pkg/runstate"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,135 +30,129 @@ const (
 	ExitSystem = 111 // system call failure
 )
 
-// State files (layout.State).
-const (
-	stateExit    = "exit-status"    // the container's exit status, first writer wins
-	stateCmdPgid = "cmd-pgid"       // the CMD's process group while it runs
-	stateReason  = "shutdown"       // why the container stops
-	stateStage2  = "stage2-pid"     // stage2, later the CMD's waiter
-	statePending = "pending-signal" // a signal stage1 caught before s6-svscan ran
-)
-
-// logger prints the [supervisor/<stage>] lines of the original ignity at
-// verbosity 1, debug lines at 2, and warnings and errors always.
-type logger struct {
-	w     io.Writer
-	level int
+// System is what the stages act on: the paths, the programs they run and
+// the calls that cannot be undone, exec and kill. Default is the real
+// container's; tests stand in for the programs and for exec.
+type System struct {
+	Layout   layout.Layout
+	Programs layout.Programs
+	Exe      string // this binary, which the handlers and stage2 run
+	Exec     func(path string, argv, env []string) error
+	Kill     func(pid int, sig unix.Signal) error
+	Stderr   io.Writer
 }
 
-func newLogger(level int) *logger { return &logger{w: os.Stderr, level: level} }
-
-func (l *logger) info(stage, format string, a ...any) {
-	if l.level >= 1 {
-		fmt.Fprintf(l.w, "[supervisor/%s] %s\n", stage, fmt.Sprintf(format, a...))
+// Default is the System of a real container, with exe as this binary.
+func Default(exe string) System {
+	return System{
+		Layout:   layout.Default,
+		Programs: layout.DefaultPrograms,
+		Exe:      exe,
+		Exec:     unix.Exec,
+		Kill:     unix.Kill,
+		Stderr:   os.Stderr,
 	}
 }
 
-func (l *logger) debug(stage, format string, a ...any) {
-	if l.level >= 2 {
-		fmt.Fprintf(l.w, "[supervisor/%s] debug: %s\n", stage, fmt.Sprintf(format, a...))
-	}
+func (s System) state() runstate.State {
+	return runstate.New(s.Layout.Run()).WithKill(s.Kill)
 }
 
-func (l *logger) warn(format string, a ...any) {
-	fmt.Fprintf(l.w, "ignity: warning: %s\n", fmt.Sprintf(format, a...))
+// step is one named part of a stage. Its name prints like what it does,
+// so that a stage's list reads as its table of contents and tests assert
+// the order.
+type step struct {
+	name string
+	run  func() error
 }
 
-func (l *logger) error(err error) {
-	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(l.w, "ignity: error: %s\n", line)
-	}
-}
+func (s step) String() string { return s.name }
 
-// verbosity reads IGNITY_VERBOSITY before the full configuration is
-// parsed, so that even configuration errors respect it.
-func verbosity(env []string) int {
-	for i := len(env) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(env[i], "IGNITY_VERBOSITY="); ok && len(v) == 1 && v[0] >= '0' && v[0] <= '2' {
-			return int(v[0] - '0')
+// runSteps runs steps in order, up to the first error.
+func runSteps(steps []step) error {
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			return err
 		}
 	}
-	return 1
+	return nil
 }
 
-// childEnv is the environment of everything ignity starts: env with its
-// PATH (a default when none) followed by execline's directory, so that
-// sh scripts can call eltest and friends as execline scripts do.
-func childEnv(env []string) []string {
-	out := make([]string, 0, len(env)+1)
-	path := ""
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-			continue
+// exitError is a failure with the exit code it ends the stage (or the
+// container) with.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func failWith(code int, err error) error { return &exitError{code, err} }
+
+// codeOf is the exit code of a step's error: its own, or ExitSystem.
+func codeOf(err error) int {
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return ExitSystem
+}
+
+// scripts lists the candidates of dir in name order, skipping dot files.
+func scripts(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Name()[0] != '.' {
+			out = append(out, filepath.Join(dir, e.Name()))
 		}
-		out = append(out, kv)
 	}
-	if path == "" {
-		path = layout.DefaultPath
-	}
-	if !strings.Contains(":"+path+":", ":"+layout.ExeclineBin+":") {
-		path += ":" + layout.ExeclineBin
-	}
-	return append(out, "PATH="+path)
+	return out
 }
 
-func writeState(l layout.Layout, name, value string) error {
-	return os.WriteFile(l.State(name), []byte(value+"\n"), 0o644)
-}
+// errStopped reports a script stopped because the container stops.
+var errStopped = errors.New("stopped: the container is stopping")
 
-// writeStateOnce writes a state file unless it exists: the first writer
-// wins (the first failure, the CMD's status). It reports whether it wrote.
-func writeStateOnce(l layout.Layout, name, value string) (bool, error) {
-	f, err := os.OpenFile(l.State(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		return false, nil
+// runScript runs the program path (an init or finalize script) after
+// checking it as `ignity check` does, in its own process group, with
+// stdin from /dev/null (the container's stdin belongs to the CMD), for at
+// most max (0 = no limit; at the bound the group is killed and the error
+// is proc.ErrTimeout). wait delivers its status: a reaper's in a process
+// that reaps everything, or proc.WaitPid. When stop delivers, the group
+// gets SIGTERM and the error is errStopped.
+func runScript(l layout.Layout, path string, env []string, max time.Duration, wait func(pid int) <-chan unix.WaitStatus, stop <-chan os.Signal) (int, error) {
+	if err := check.Program(l, path); err != nil {
+		return 0, err
 	}
+	null, err := os.Open(os.DevNull)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	_, err = f.WriteString(value + "\n")
-	return true, errors.Join(err, f.Close())
-}
-
-func readState(l layout.Layout, name string) (string, bool) {
-	b, err := os.ReadFile(l.State(name))
+	defer null.Close()
+	pid, err := proc.Start([]string{path}, env, []*os.File{null, os.Stdout, os.Stderr})
 	if err != nil {
-		return "", false
+		return 0, err
 	}
-	return strings.TrimSpace(string(b)), true
-}
-
-func readStateInt(l layout.Layout, name string) (int, bool) {
-	s, ok := readState(l, name)
-	if !ok {
-		return 0, false
+	done := make(chan struct{})
+	stopped := make(chan bool, 1)
+	go func() {
+		select {
+		case <-stop:
+			unix.Kill(-pid, unix.SIGTERM)
+			unix.Kill(-pid, unix.SIGCONT)
+			stopped <- true
+		case <-done:
+			stopped <- false
+		}
+	}()
+	status, err := proc.Bounded(pid, wait(pid), max)
+	close(done)
+	if <-stopped {
+		return status, errStopped
 	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil
-}
-
-// requestShutdown records why the container stops and makes s6-svscan
-// exec stage3 at once: SIGABRT is s6-svscan's "exec finish now, without
-// waiting for the supervision tree" signal. Every caller is a child of
-// s6-svscan. Only the first to record a reason signals: a second SIGABRT
-// could reach stage3 while the Go runtime starts, before its handlers are
-// set, and Go's default for SIGABRT is to crash.
-func requestShutdown(l layout.Layout, reason string) error {
-	first, err := writeStateOnce(l, stateReason, reason)
-	if err != nil || !first {
-		return err
-	}
-	return unix.Kill(os.Getppid(), unix.SIGABRT)
-}
-
-// fail ends the boot: it records status as the container's exit status
-// and starts the shutdown, so finalize scripts still run.
-func fail(l layout.Layout, log *logger, status int, err error) int {
-	log.error(err)
-	writeStateOnce(l, stateExit, strconv.Itoa(status))
-	if err := requestShutdown(l, "boot failed"); err != nil {
-		log.error(fmt.Errorf("start the shutdown: %w", err))
-	}
-	return status
+	return status, err
 }

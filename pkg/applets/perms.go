@@ -1,0 +1,181 @@
+package applets
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/envload"
+	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/perms"
+	"golang.org/x/sys/unix"
+)
+
+// Preboot creates the container's user, gives it /run/ignity and applies
+// every file of /etc/ignity/perms: at boot, and at image build time
+// (RUN preboot) so that the image can then run as that user. Run by
+// anyone but root, it skips what only root may do and says so once.
+func Preboot(l layout.Layout, cfg config.Config, log *console.Logger) error {
+	log.Info("perm", "Applying ownership & permissions fixes")
+	root := os.Geteuid() == 0
+	if !root && !preparedFor(l, cfg, os.Geteuid()) {
+		log.Warn("running as uid %d, not root and not the image's prepared user (USER=%s, USERMAP_UID=%d): user creation and ownership changes are skipped, perms fixes apply where this uid may make them (prepare the image with RUN preboot and USER)", os.Geteuid(), cfg.User, cfg.UID)
+	}
+	if root {
+		if cfg.User != "root" || cfg.UID != 0 || cfg.GID != 0 {
+			if err := perms.EnsureUser(l.Root, cfg.User, cfg.UID, cfg.GID); err != nil {
+				return fmt.Errorf("create user %s (USERMAP_UID=%d, USERMAP_GID=%d): %w", cfg.User, cfg.UID, cfg.GID, err)
+			}
+		}
+		// At build time (RUN preboot on an image where only the tarball
+		// was extracted) /run/ignity may not exist yet: made here, as the
+		// installer makes it (root:0, 0775), it can be given to USER, who
+		// could not create it at boot.
+		if err := ensureRunDir(l.Run()); err != nil {
+			return err
+		}
+		if err := os.Lchown(l.Run(), cfg.UID, cfg.GID); err != nil {
+			return fmt.Errorf("give %s to %d:%d: %w", l.Run(), cfg.UID, cfg.GID, err)
+		}
+	}
+	rules, err := perms.LoadDir(l.EtcPerms(), cfg.PermVars())
+	if err != nil {
+		return err
+	}
+	if err := applyRules(l, rules, log); err != nil {
+		return err
+	}
+	log.Info("perm", "Ownership & permissions fixes applied")
+	return nil
+}
+
+// ensureRunDir creates dir, root:0 and mode 0775, when it is missing.
+func ensureRunDir(dir string) error {
+	if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o775); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o775); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	return nil
+}
+
+// preparedFor reports whether the image was prepared (RUN preboot) for
+// uid: it is USERMAP_UID and the USER account exists with it.
+func preparedFor(l layout.Layout, cfg config.Config, uid int) bool {
+	if uid != cfg.UID {
+		return false
+	}
+	users, err := perms.ReadUsers(l.Root)
+	if err != nil {
+		return false
+	}
+	u, _, ok := users.User(cfg.User)
+	return ok && u == uid
+}
+
+// imageConfig is the configuration as the image defines it: the current
+// environment over the env files, as at boot.
+func imageConfig(l layout.Layout) (config.Config, error) {
+	vars, err := envload.LoadDir(l.EtcEnvs())
+	if err != nil {
+		return config.Config{}, err
+	}
+	return config.Parse(envload.Merge(vars, os.Environ()))
+}
+
+// PrebootCmd is preboot: RUN preboot in a Dockerfile creates the user and
+// applies the perms at build time.
+func PrebootCmd(l layout.Layout, args []string) error {
+	if len(args) > 0 {
+		return UsageError("preboot takes no arguments")
+	}
+	cfg, err := imageConfig(l)
+	if err != nil {
+		return err
+	}
+	return Preboot(l, cfg, console.New(cfg.Verbosity))
+}
+
+// FixPermsCmd is fix-perms: it applies the perms lines of r.
+func FixPermsCmd(l layout.Layout, args []string, r io.Reader) error {
+	if len(args) > 0 {
+		return UsageError("fix-perms takes no arguments; it reads perms lines on stdin")
+	}
+	cfg, err := imageConfig(l)
+	if err != nil {
+		return err
+	}
+	return FixPerms(l, cfg, r, console.New(cfg.Verbosity))
+}
+
+// FixPerms applies perms lines read from r.
+func FixPerms(l layout.Layout, cfg config.Config, r io.Reader, log *console.Logger) error {
+	rules, err := perms.Parse("stdin", r, cfg.PermVars())
+	if err != nil {
+		return err
+	}
+	return applyRules(l, rules, log)
+}
+
+func applyRules(l layout.Layout, rules []perms.Rule, log *console.Logger) error {
+	if len(rules) == 0 {
+		return nil
+	}
+	users, err := perms.ReadUsers(l.Root)
+	if err != nil {
+		return err
+	}
+	changes, warnings, err := perms.Plan(l.Root, rules, users)
+	for _, w := range warnings {
+		log.Warn("%s", w)
+	}
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		log.Debug("perm", "%s", c)
+	}
+	err = perms.Apply(l.Root, changes)
+	if err != nil && os.Geteuid() != 0 && onlyPermissionErrors(err) {
+		log.Warn("running as uid %d, not root: %d ownership/permission fixes not allowed, skipped (apply them at build time with RUN preboot)", os.Geteuid(), countErrors(err))
+		return nil
+	}
+	if err != nil {
+		return &ApplyError{err}
+	}
+	return nil
+}
+
+// ApplyError is a failure to make the planned changes: unlike a bad perms
+// file, IGNITY_BEHAVIOUR_IF_STAGE2_FAILS may let the boot go on.
+type ApplyError struct{ Err error }
+
+func (e *ApplyError) Error() string { return "apply perms: " + e.Err.Error() }
+func (e *ApplyError) Unwrap() error { return e.Err }
+
+func onlyPermissionErrors(err error) bool {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		if !errors.Is(e, unix.EPERM) && !errors.Is(e, os.ErrPermission) {
+			return false
+		}
+	}
+	return true
+}
+
+func countErrors(err error) int {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return len(j.Unwrap())
+	}
+	return 1
+}

@@ -1,0 +1,275 @@
+package runstate
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	svscanPid = 4242
+	stage2Pid = 4343
+	cmdPgid   = 777
+)
+
+// signals records what a State would have sent, as "pid:SIGNAME".
+type signals struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (s *signals) kill(pid int, sig unix.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent = append(s.sent, fmt.Sprintf("%d:%s", pid, unix.SignalName(sig)))
+	return nil
+}
+
+func (s *signals) count(what string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, x := range s.sent {
+		if x == what {
+			n++
+		}
+	}
+	return n
+}
+
+func newState(t *testing.T) (State, *signals) {
+	t.Helper()
+	rec := &signals{}
+	st := New(t.TempDir()).WithKill(rec.kill)
+	if err := st.WriteBoot(Boot{Svscan: svscanPid, Stage2: stage2Pid, Knobs: []string{"IGNITY_VERBOSITY=2"}}); err != nil {
+		t.Fatal(err)
+	}
+	return st, rec
+}
+
+// TestShutdownOrdering covers every way a shutdown starts, before and
+// after the CMD's group is recorded: whichever comes second, the CMD is
+// stopped; s6-svscan is asked once by whoever asks through the API, and
+// not at all on the paths that bypass it (stage3 records those).
+func TestShutdownOrdering(t *testing.T) {
+	abort := fmt.Sprintf("%d:SIGABRT", svscanPid)
+	term := fmt.Sprintf("%d:SIGTERM", -cmdPgid)
+	for _, tr := range []struct {
+		name   string
+		start  func(st State) error
+		reason string
+		status int // -1: none recorded
+		abort  int // SIGABRTs to s6-svscan
+	}{
+		{"cmd exit", func(st State) error { return st.CmdExited(3) }, ReasonCmdExited, 3, 1},
+		{"SIGTERM handler", func(st State) error { return st.RequestShutdown("SIGTERM") }, "SIGTERM", -1, 1},
+		{"failed boot", func(st State) error { return st.BootFailed(5) }, ReasonBootFailed, 5, 1},
+		{"s6-svscanctl -t (stage3 records it)", func(st State) error {
+			if _, err := st.ShutdownBegins(); err != nil {
+				return err
+			}
+			return st.StopCmd()
+		}, ReasonSvscanExited, -1, 0},
+		{"request from an unrelated process", func(st State) error {
+			// Another process: its own State value on the same directory.
+			return New(st.dir).WithKill(st.kill).RequestShutdown("halt")
+		}, "halt", -1, 1},
+	} {
+		for _, order := range []string{"before", "after"} {
+			t.Run(tr.name+"/"+order+" the CMD's group is recorded", func(t *testing.T) {
+				st, rec := newState(t)
+				steps := []func() error{func() error { return st.CmdStarted(cmdPgid) }, func() error { return tr.start(st) }}
+				if order == "before" {
+					steps[0], steps[1] = steps[1], steps[0]
+				}
+				for _, f := range steps {
+					if err := f(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// A CMD that exited is not stopped: its group is gone.
+				wantTerm := tr.name != "cmd exit" || order == "before"
+				if got := rec.count(term) > 0; got != wantTerm {
+					t.Errorf("CMD's group got SIGTERM: %v, want %v (sent %q)", got, wantTerm, rec.sent)
+				}
+				if got := rec.count(abort); got != tr.abort {
+					t.Errorf("%d SIGABRT to s6-svscan, want %d (sent %q)", got, tr.abort, rec.sent)
+				}
+				if reason, ok := st.Stopping(); !ok || reason != tr.reason {
+					t.Errorf("Stopping() = %q, %v; want %q", reason, ok, tr.reason)
+				}
+				status, ok := st.ExitStatus()
+				if tr.status < 0 && ok || tr.status >= 0 && (!ok || status != tr.status) {
+					t.Errorf("ExitStatus() = %d, %v; want %d", status, ok, tr.status)
+				}
+			})
+		}
+	}
+}
+
+func TestFirstWriterWins(t *testing.T) {
+	st, rec := newState(t)
+	if err := st.CmdExited(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.BootFailed(5); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RequestShutdown("SIGTERM"); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := st.ExitStatus(); !ok || n != 3 {
+		t.Errorf("exit status %d, %v; want the first, 3", n, ok)
+	}
+	if reason, _ := st.Stopping(); reason != ReasonCmdExited {
+		t.Errorf("reason %q, want the first, %q", reason, ReasonCmdExited)
+	}
+	if n := rec.count(fmt.Sprintf("%d:SIGABRT", svscanPid)); n != 1 {
+		t.Errorf("%d SIGABRT to s6-svscan, want 1: a second could crash a starting stage3", n)
+	}
+	if first, err := st.SetExitStatus(9); err != nil || first {
+		t.Errorf("SetExitStatus after one = %v, %v; want not written", first, err)
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		setup  func(st State) error
+		cmdRan bool
+		want   int
+	}{
+		{"nothing recorded", func(State) error { return nil }, false, 0},
+		{"status recorded", func(st State) error { _, err := st.SetExitStatus(42); return err }, true, 42},
+		{"CMD killed before it recorded a status", func(st State) error { return st.CmdStarted(cmdPgid) }, true, 137},
+		{"CMD started after the shutdown began", func(st State) error { return st.CmdStarted(cmdPgid) }, false, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, _ := newState(t)
+			if err := tt.setup(st); err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Outcome(tt.cmdRan); got != tt.want {
+				t.Errorf("Outcome(%v) = %d, want %d", tt.cmdRan, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBootRecord(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	st, _ := newState(t)
+	b, err := st.ReadBoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Svscan != svscanPid || b.Stage2 != stage2Pid || strings.Join(b.Knobs, ",") != "IGNITY_VERBOSITY=2" {
+		t.Errorf("ReadBoot() = %+v", b)
+	}
+	cfg, err := st.Config()
+	if err != nil || cfg.Verbosity != 2 {
+		t.Errorf("Config() = verbosity %d, %v; want 2", cfg.Verbosity, err)
+	}
+	fi, err := os.Stat(filepath.Join(st.dir, fileBoot))
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("boot record mode %v, %v; want 0644 whatever the umask: every uid reads the knobs", fi.Mode(), err)
+	}
+	if err := st.WriteBoot(Boot{Svscan: 1, Knobs: []string{"USER=a\nb"}}); err == nil || !strings.Contains(err.Error(), `"USER"`) {
+		t.Errorf("a knob with a newline: %v, want an error naming USER", err)
+	}
+}
+
+func TestBadBootRecord(t *testing.T) {
+	for _, tt := range []struct{ name, body, want string }{
+		{"missing", "", "no such file"},
+		{"bad pid", "svscan=x\n", ".boot:1: want a pid"},
+		{"no equals", "svscan=1\nnonsense\n", ".boot:2: want NAME=value"},
+		{"no svscan", "stage2=3\n", "no svscan pid"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.body != "" {
+				if err := os.WriteFile(filepath.Join(dir, fileBoot), []byte(tt.body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := New(dir).ReadBoot()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ReadBoot() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWriteErrorsReturned(t *testing.T) {
+	st := New(filepath.Join(t.TempDir(), "missing"))
+	for name, f := range map[string]func() error{
+		"WriteBoot":       func() error { return st.WriteBoot(Boot{Svscan: 1}) },
+		"RequestShutdown": func() error { return st.RequestShutdown("SIGTERM") },
+		"CmdStarted":      func() error { return st.CmdStarted(5) },
+		"CmdExited":       func() error { return st.CmdExited(0) },
+		"BootFailed":      func() error { return st.BootFailed(1) },
+		"SetEarlySignal":  func() error { return st.SetEarlySignal(unix.SIGTERM) },
+	} {
+		if err := f(); err == nil {
+			t.Errorf("%s in a missing directory: no error", name)
+		}
+	}
+}
+
+func TestEarlySignalFirstWins(t *testing.T) {
+	st, _ := newState(t)
+	if _, ok := st.EarlySignal(); ok {
+		t.Fatal("an early signal before any was recorded")
+	}
+	for _, s := range []unix.Signal{unix.SIGINT, unix.SIGTERM} {
+		if err := st.SetEarlySignal(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := st.EarlySignal(); got != "SIGINT" {
+		t.Errorf("EarlySignal() = %q, want the first, SIGINT", got)
+	}
+}
+
+// TestSignalsRealProcess: the default kill reaches a real process group
+// through the recorded group, and a group already gone is no error.
+func TestSignalsRealProcess(t *testing.T) {
+	st := New(t.TempDir())
+	pid, err := syscall.ForkExec("/bin/sleep", []string{"sleep", "60"}, &syscall.ProcAttr{Sys: &syscall.SysProcAttr{Setpgid: true}})
+	if err != nil {
+		t.Skipf("cannot start /bin/sleep: %v", err)
+	}
+	if err := st.CmdStarted(pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.StopCmd(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan unix.WaitStatus, 1)
+	go func() {
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+		done <- ws
+	}()
+	select {
+	case ws := <-done:
+		if !ws.Signaled() || ws.Signal() != unix.SIGTERM {
+			t.Errorf("sleep ended %v, want killed by SIGTERM", ws)
+		}
+	case <-time.After(10 * time.Second):
+		unix.Kill(-pid, unix.SIGKILL)
+		t.Fatal("the CMD's group did not stop")
+	}
+	if err := st.StopCmd(); err != nil {
+		t.Errorf("StopCmd of a gone group: %v", err)
+	}
+}
