@@ -135,7 +135,7 @@ func Stage1(l layout.Layout, exe string, cmd []string) int {
 		log.error(fmt.Errorf("hand the ready pipe to s6-svscan: %w", err))
 		return ExitSystem
 	}
-	argv := []string{"s6-svscan", "-d", strconv.Itoa(int(fd)), "-c", strconv.Itoa(scanMax(l)), l.Scandir()}
+	argv := []string{"s6-svscan", "-d", strconv.Itoa(int(fd)), "-C", strconv.Itoa(max(1000, scanMax(l))), l.Scandir()}
 	err = unix.Exec(layout.Svscan, argv, childEnv(env))
 	log.error(fmt.Errorf("exec %s: %w", layout.Svscan, err))
 	return ExitSystem
