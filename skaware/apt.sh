@@ -60,7 +60,7 @@ sk_apt_update() {
 
 # sk_apt_ready: fetch the package lists unless they are there.
 sk_apt_ready() {
-	if ! ls "$sk_apt"/lists/*_Packages >/dev/null 2>&1 || [ ! -f "$sk_apt/sources.list" ]; then
+	if ! ls "$sk_apt"/lists/*_Packages* >/dev/null 2>&1 || [ ! -f "$sk_apt/sources.list" ]; then
 		sk_apt_update
 	fi
 }

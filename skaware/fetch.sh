@@ -9,6 +9,12 @@
 # interpreter and DT_RPATH pointing there, and usr/lib/ignity/MANIFEST listing what went
 # in. DT_RPATH (not RUNPATH) is searched for indirect dependencies too and before
 # LD_LIBRARY_PATH, so nothing in the image can slip another libc under these programs.
+#
+# The patching is done by trixie's patchelf, pinned in packages.lock for the build
+# machine's architecture with what it runs on, and never shipped. Bookworm's patchelf
+# 0.14 moves .note.gnu.property without moving the PT_GNU_PROPERTY header that points
+# at it (fixed in patchelf 0.17): qemu-user then refuses to run the aarch64 programs
+# ("Invalid note in PT_GNU_PROPERTY"), and glibc reads junk for their BTI/CET flags.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,11 +28,23 @@ libdir=/usr/lib/ignity/lib
 die() { echo "fetch.sh: $*" >&2; exit 1; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-case $arch in
-amd64) triplet=x86_64-linux-gnu loader=ld-linux-x86-64.so.2 ;;
-arm64) triplet=aarch64-linux-gnu loader=ld-linux-aarch64.so.1 ;;
-*) die "unknown architecture \"$arch\" (amd64 or arm64)" ;;
-esac
+# abi ARCH: glibc's library directory and loader for ARCH.
+abi() {
+	case $1 in
+	amd64) echo x86_64-linux-gnu ld-linux-x86-64.so.2 ;;
+	arm64) echo aarch64-linux-gnu ld-linux-aarch64.so.1 ;;
+	*) die "unknown architecture \"$1\" (amd64 or arm64)" ;;
+	esac
+}
+read -r triplet loader <<EOF2
+$(abi "$arch")
+EOF2
+host=$(dpkg --print-architecture)
+read -r htriplet hloader <<EOF2
+$(abi "$host")
+EOF2
+# The build's own tools: pinned, never shipped (libc6 of the build machine aside).
+tools="patchelf libstdc++6 libgcc-s1"
 
 # served NAME VERSION ARCH: whether the private apt lists offer that exact package.
 served() { sk_apt_cache show "$1:$3=$2" 2>/dev/null | grep -q '^Package:'; }
@@ -50,8 +68,8 @@ download() {
 	rm -rf "$dl"
 }
 
-# take NAME VERSION ARCH SHA256: make sure the cache holds that .deb with that checksum,
-# unpack it into $work/NAME and record it in the manifest.
+# take NAME VERSION ARCH SHA256 DIR: make sure the cache holds that .deb with that
+# checksum, and unpack it into DIR.
 take() {
 	deb=$cache/$1_$2_$3.deb
 	if [ ! -f "$deb" ] || [ "$(sha "$deb")" != "$4" ]; then
@@ -59,8 +77,13 @@ take() {
 	fi
 	got=$(sha "$deb")
 	[ "$got" = "$4" ] || die "refusing $1 $2 ($deb): sha256 expected $4, actual $got"
-	dpkg-deb -x "$deb" "$work/$1"
-	echo "$1 $2 $4" >>"$work/MANIFEST"
+	dpkg-deb -x "$deb" "$5"
+}
+
+# pe ARGS: trixie's patchelf, run by trixie's loader on the build machine.
+pe() {
+	"$work/tools/usr/lib/$htriplet/$hloader" --library-path "$work/tools/usr/lib/$htriplet" \
+		"$work/tools/usr/bin/patchelf" "$@"
 }
 
 mkdir -p "$cache" "$out"
@@ -70,11 +93,20 @@ trap 'rm -rf "$work"' EXIT
 
 while read -r name version parch sum; do
 	case $name in '' | \#*) continue ;; esac
+	case " $tools " in *" $name "*) continue ;; esac
 	[ "$parch" = "$arch" ] || continue
-	take "$name" "$version" "$arch" "$sum"
+	take "$name" "$version" "$arch" "$sum" "$work/$name"
+	echo "$name $version $sum" >>"$work/MANIFEST"
 done <"$lock"
 for p in s6 execline libc6; do
 	[ -d "$work/$p" ] || die "$lock pins no $p for $arch"
+done
+for name in $tools libc6; do
+	read -r version sum <<EOF2
+$(awk -v n="$name" -v a="$host" '$1 == n && $3 == a { print $2, $4 }' "$lock")
+EOF2
+	[ -n "$version" ] || die "$lock pins no $name for $host, the build machine (patchelf runs on it)"
+	take "$name" "$version" "$host" "$sum" "$work/tools"
 done
 
 # Programs at Debian's paths; no docs, man pages or lintian overrides.
@@ -105,15 +137,15 @@ for f in libc.so.6 "$loader"; do
 done
 for so in "$out$libdir"/lib*.so.*; do
 	case ${so##*/} in libc.so.*) continue ;; esac
-	patchelf --force-rpath --set-rpath "$libdir" "$so"
+	pe --force-rpath --set-rpath "$libdir" "$so"
 done
 
 # Point every ELF program at the private loader and libraries; ELF files without an
 # interpreter (none today) and scripts such as usr/bin/execlineb are left alone.
 find "$out" -type f ! -path "*$libdir/*" | while read -r f; do
-	patchelf --print-interpreter "$f" >/dev/null 2>&1 || continue
-	patchelf --set-interpreter "$libdir/$loader" --force-rpath --set-rpath "$libdir" "$f"
-	for need in $(patchelf --print-needed "$f"); do
+	pe --print-interpreter "$f" >/dev/null 2>&1 || continue
+	pe --set-interpreter "$libdir/$loader" --force-rpath --set-rpath "$libdir" "$f"
+	for need in $(pe --print-needed "$f"); do
 		[ -f "$out$libdir/$need" ] || die "${f#"$out"/} needs $need, which is not staged"
 	done
 done
