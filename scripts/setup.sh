@@ -4,12 +4,13 @@
 # Go modules. Idempotent; fast when everything is there.
 set -eu
 
-packages="patchelf debootstrap busybox-static tini gnuplot-nox pigz ca-certificates"
+# qemu-user-static runs the aarch64 release's boot test (test/aarch64).
+packages="debootstrap busybox-static tini gnuplot-nox pigz ca-certificates qemu-user-static"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
-# apt-get download (skaware, busybox) needs package lists even when nothing
+# apt-get download (the busybox base) needs package lists even when nothing
 # is missing.
 if [ -n "$missing" ] || ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
 	apt-get update -q

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/ignity/ignity/pkg/applets"
@@ -23,6 +24,9 @@ import (
 
 // version is set at build time (-ldflags -X main.version=...).
 var version = "dev"
+
+// commit is the git commit of the build, set like version (-X main.commit=...).
+var commit = "unknown"
 
 // manifest lists the skaware packages the release was built from.
 const manifest = "/usr/lib/ignity/MANIFEST"
@@ -143,11 +147,27 @@ func dashdash(a []string) []string {
 	return a
 }
 
+// printVersion prints the version, the commit and architecture of the
+// build, the s6 and execline versions shipped beside it, then the whole
+// manifest of Debian packages with their checksums.
 func printVersion(w io.Writer) {
-	fmt.Fprintf(w, "ignity %s\n", version)
-	if b, err := os.ReadFile(manifest); err == nil {
-		fmt.Fprintf(w, "built with:\n%s", b)
+	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
+	if arch == "" {
+		arch = runtime.GOARCH
 	}
+	fmt.Fprintf(w, "ignity %s (commit %s, %s)\n", version, commit, arch)
+	b, err := os.ReadFile(manifest)
+	if err != nil {
+		fmt.Fprintf(w, "skaware: unknown (%v)\n", err)
+		return
+	}
+	var skaware []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && (f[0] == "s6" || f[0] == "execline") {
+			skaware = append(skaware, f[0]+" "+f[1])
+		}
+	}
+	fmt.Fprintf(w, "skaware: %s\nbuilt with:\n%s", strings.Join(skaware, ", "), b)
 }
 
 func help(w io.Writer) {

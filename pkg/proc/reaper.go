@@ -21,20 +21,29 @@ type Reaper struct {
 	sigs    chan os.Signal
 }
 
-// NewReaper starts reaping on every SIGCHLD. Children started before the
-// call are reaped too.
+// NewReaper returns the process's one Reaper, started on the first call:
+// it reaps on every SIGCHLD, children started before the call included.
+// Two reapers would steal each other's statuses, so there is only one.
 func NewReaper() *Reaper {
-	r := &Reaper{
-		exited:  make(map[int]unix.WaitStatus),
-		waiters: make(map[int][]chan unix.WaitStatus),
-		changed: make(chan struct{}),
-		sigs:    make(chan os.Signal, 1),
-	}
-	signal.Notify(r.sigs, unix.SIGCHLD)
-	go r.loop()
-	r.reap()
-	return r
+	theReaperOnce.Do(func() {
+		r := &Reaper{
+			exited:  make(map[int]unix.WaitStatus),
+			waiters: make(map[int][]chan unix.WaitStatus),
+			changed: make(chan struct{}),
+			sigs:    make(chan os.Signal, 1),
+		}
+		signal.Notify(r.sigs, unix.SIGCHLD)
+		go r.loop()
+		r.reap()
+		theReaper = r
+	})
+	return theReaper
 }
+
+var (
+	theReaperOnce sync.Once
+	theReaper     *Reaper
+)
 
 func (r *Reaper) loop() {
 	for range r.sigs {

@@ -29,6 +29,16 @@ func TestMain(m *testing.M) {
 		b := make([]byte, 1)
 		os.NewFile(3, "ready").Read(b)
 		os.Exit(0)
+	case "stage3":
+		// stage3 in a process of its own, since its reaper then owns every
+		// child: first the stand-ins for s6-supervise, its children as in a
+		// container, then Stage3 itself.
+		for _, dir := range strings.Fields(os.Getenv("SUPERVISE")) {
+			startSupervisor(dir)
+		}
+		sys := Default(os.Getenv("EXE"))
+		sys.Layout = layout.Layout{Root: os.Getenv("ROOT")}
+		os.Exit(Stage3(sys))
 	case "supervisor":
 		// An s6-supervise's control FIFO reader: it reads until it is told
 		// to exit ("x"), writes what it got to $GOT, and exits.
@@ -50,6 +60,31 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(3)
+}
+
+// startSupervisor starts this binary as a stand-in for an s6-supervise on
+// the service dir dir, and waits until it reads its control FIFO.
+func startSupervisor(dir string) (int, error) {
+	fifo := filepath.Join(dir, "supervise", "control")
+	if err := os.MkdirAll(filepath.Dir(fifo), 0o755); err != nil {
+		return 0, err
+	}
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		return 0, err
+	}
+	got := filepath.Join(dir, "got")
+	exe, _ := os.Executable()
+	// The first of duplicate names wins in a raw environment: no copy of
+	// STAGES_TEST_AS may come before this one.
+	env := []string{"STAGES_TEST_AS=supervisor", "FIFO=" + fifo, "GOT=" + got}
+	pid, err := syscall.ForkExec(exe, []string{"supervisor"}, &syscall.ProcAttr{Env: env})
+	if err != nil {
+		return 0, err
+	}
+	for deadline := time.Now().Add(10 * time.Second); !exists(got+".ready") && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	return pid, nil
 }
 
 // world is a System over a temporary root, with exec and kill recorded.

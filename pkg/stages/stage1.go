@@ -247,18 +247,19 @@ func (b *stage1) execSvscan() error {
 	if _, err := unix.FcntlInt(fd, unix.F_SETFD, 0); err != nil {
 		return fmt.Errorf("hand the ready pipe to s6-svscan: %w", err)
 	}
-	argv := []string{"s6-svscan", "-d", strconv.Itoa(int(fd)), "-c", strconv.Itoa(scanMax(b.sys.Layout.EtcServices())), b.sys.Layout.Scandir()}
+	argv := []string{"s6-svscan", "-d", strconv.Itoa(int(fd)), "-C", strconv.Itoa(scanMax(b.sys.Layout.EtcServices())), b.sys.Layout.Scandir()}
 	err := b.sys.Exec(b.sys.Programs.Svscan, argv, layout.ChildEnv(b.env))
 	// stage2 reads the pipe's end and stops, quietly: this says why.
 	b.ready.Close()
 	return fmt.Errorf("exec %s: %w", b.sys.Programs.Svscan, err)
 }
 
-// scanMax is s6-svscan's -c: its default of 500 service dirs, or more
-// when the image has more services (a logged service counts twice).
+// scanMax is s6-svscan's -C (s6 2.12 on; -c is deprecated): its default
+// of 1000 service dirs, loggers included, or more when the image has more
+// services (a logged service counts twice).
 func scanMax(services string) int {
 	entries, _ := os.ReadDir(services)
-	return max(500, 2*len(entries)+10)
+	return max(1000, 2*len(entries)+10)
 }
 
 // Signals before s6-svscan is ready. Go's default for most of them is to

@@ -1,47 +1,42 @@
 package stages
 
-// Stage3 starts a reaper, the one caller of wait4(-1), which stays for
-// the rest of the test binary: these tests run last (go test runs files
-// in name order), after every test that waits for a child of its own.
+// Stage3 runs in a child process of its own (TestMain's "stage3"): its
+// reaper, the one caller of wait4(-1), would steal the statuses of every
+// other test's children.
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"golang.org/x/sys/unix"
 )
 
-// supervisor stands in for an s6-supervise on the service dir dir, as a
-// child process (its death is what stage3 waits for): it reads its
-// control FIFO until told to exit. The returned function says what it got.
-func supervisor(t *testing.T, w *world, dir string) func() string {
+// runStage3 runs Stage3 on w's root in a child process (see TestMain),
+// with stand-ins for the supervisors of dirs, and returns its exit code.
+func runStage3(t *testing.T, w *world, dirs ...string) int {
 	t.Helper()
-	fifo := filepath.Join(dir, "supervise", "control")
-	if err := os.MkdirAll(filepath.Dir(fifo), 0o755); err != nil {
+	c := exec.Command(w.sys.Exe)
+	c.Env = append(os.Environ(), "STAGES_TEST_AS=stage3", "ROOT="+w.root, "EXE="+w.sys.Exe, "SUPERVISE="+strings.Join(dirs, " "))
+	c.Stderr = w.stderr
+	err := c.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
 		t.Fatal(err)
 	}
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got := filepath.Join(dir, "got")
-	pid, err := syscall.ForkExec(w.sys.Exe, []string{"supervisor"}, &syscall.ProcAttr{
-		Env: append(os.Environ(), "STAGES_TEST_AS=supervisor", "FIFO="+fifo, "GOT="+got)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Kill(pid, unix.SIGKILL) })
-	poll(t, 10*time.Second, "supervisor stand-in ready", func() bool { return exists(got + ".ready") })
-	return func() string {
-		b, _ := os.ReadFile(got)
-		return string(b)
-	}
+	return c.ProcessState.ExitCode()
+}
+
+// said is what the stand-in supervisor of dir was told.
+func said(dir string) string {
+	b, _ := os.ReadFile(filepath.Join(dir, "got"))
+	return string(b)
 }
 
 func TestStage3(t *testing.T) {
@@ -57,8 +52,8 @@ func TestStage3(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
-			w.realKill = true
-			stage2 := startGroup(t, "/bin/true")
+			stage2 := startGroup(t, "/bin/true") // gone before stage3: nothing to wait for
+			unix.Wait4(stage2, nil, 0, nil)
 			if err := os.MkdirAll(w.sys.Layout.SvscanDir(), 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -80,32 +75,29 @@ func TestStage3(t *testing.T) {
 			if err := os.MkdirAll(filepath.Join(web, "log"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			service, logger := supervisor(t, w, web), supervisor(t, w, filepath.Join(web, "log"))
 			marker := w.host("/finalized")
 			w.file(t, "/etc/ignity/finalize/10-f", "#!/bin/sh\ntouch "+marker+"\n", 0o755)
 
 			begin := time.Now()
-			if code := Stage3(w.sys); code != tt.want {
+			if code := runStage3(t, w, web, filepath.Join(web, "log")); code != tt.want {
 				t.Errorf("Stage3 = %d, want %d\n%s", code, tt.want, w.stderr)
 			}
 			// Event-driven: nothing here waits out a grace time.
 			if d := time.Since(begin); d > 2500*time.Millisecond {
 				t.Errorf("shutdown took %v: a phase waited for its bound", d)
 			}
-			if got := service(); got != "dx" {
+			if got := said(web); got != "dx" {
 				t.Errorf("service told %q, want dx", got)
 			}
-			if got := logger(); got != tt.logWant {
+			if got := said(filepath.Join(web, "log")); got != tt.logWant {
 				t.Errorf("logger told %q, want %q", got, tt.logWant)
 			}
 			if !exists(marker) {
 				t.Error("the finalize script did not run")
 			}
-			if proc.Alive(cmd) {
-				t.Error("the CMD survived the shutdown")
-			}
-			if !w.killed("-" + itoa(cmd) + ":SIGTERM") {
-				t.Errorf("the CMD's group got no SIGTERM: %q", w.kills)
+			var ws unix.WaitStatus
+			if _, err := unix.Wait4(cmd, &ws, 0, nil); err != nil || !ws.Signaled() || ws.Signal() != unix.SIGTERM {
+				t.Errorf("the CMD ended %v, %v; want killed by the SIGTERM to its group", ws, err)
 			}
 			wantReason := tt.reason
 			if wantReason == "" {
@@ -141,17 +133,17 @@ func TestStage3StopsTheBoot(t *testing.T) {
 	if err := w.state().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: stage2, Knobs: []string{"IGNITY_SERVICES_GRACETIME=3000"}}); err != nil {
 		t.Fatal(err)
 	}
-	w.realKill = true
-	if code := Stage3(w.sys); code != 0 {
+	if code := runStage3(t, w); code != 0 {
 		t.Errorf("Stage3 = %d, want 0\n%s", code, w.stderr)
 	}
-	if !w.killed(itoa(stage2) + ":SIGTERM") {
-		t.Errorf("stage2 not told to stop: %q", w.kills)
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(stage2, &ws, 0, nil); err != nil || !ws.Signaled() || ws.Signal() != unix.SIGTERM {
+		t.Errorf("stage2 ended %v, %v; want stopped by SIGTERM", ws, err)
 	}
 
 	w2 := newWorld(t)
 	os.MkdirAll(w2.sys.Layout.SvscanDir(), 0o755)
-	if code := Stage3(w2.sys); code != 0 {
+	if code := runStage3(t, w2); code != 0 {
 		t.Errorf("Stage3 without a boot record = %d", code)
 	}
 	w2.wantLog(t, "shutting down with the default knobs", "Sending all processes the kill signal and exiting")

@@ -34,7 +34,7 @@ type file struct {
 // The parts of the tarball, in report order.
 const (
 	partGo       = "Go binary (usr/bin/ignity; /init and the helpers are symlinks)"
-	partS6       = "s6 (usr/bin/s6-*, s6lockd, ucspilogd, usr/lib/x86_64-linux-gnu/s6)"
+	partS6       = "s6 (usr/bin/s6-*, ucspilogd)"
 	partExecline = "execline (usr/lib/execline/bin/*, execlineb twice)"
 	partLibs     = "libraries (usr/lib/ignity/lib: glibc, its loader, skalibs, libs6, libexecline)"
 	partOther    = "other (MANIFEST, install-ignity.sh)"
@@ -50,8 +50,7 @@ func partOf(name string) string {
 		return partLibs
 	case strings.HasPrefix(name, "usr/lib/execline/"), path.Base(name) == "execlineb":
 		return partExecline
-	case strings.HasPrefix(name, "usr/bin/s6"), name == "usr/bin/ucspilogd",
-		strings.HasPrefix(name, "usr/lib/x86_64-linux-gnu/s6"):
+	case strings.HasPrefix(name, "usr/bin/s6"), name == "usr/bin/ucspilogd":
 		return partS6
 	}
 	return partOther

@@ -1,10 +1,13 @@
-// Package tarball_test checks the release tarball the way users consume it: its entries
-// (no directories, nothing setuid, the programs and links ignity promises), its checksum
-// file, its reproducibility, its extraction over a usrmerged root, and that every program
-// it ships runs on a root filesystem that has nothing but busybox and on Debian.
+// Package tarball_test checks the release tarballs, x86_64 and aarch64, the way users
+// consume them: their entries (no directories, nothing setuid, the programs and links
+// ignity promises, every ELF file built for the tarball's architecture), their checksum
+// files and SHA256SUMS, their reproducibility, their extraction over a usrmerged root,
+// and that every program of the x86_64 tarball runs on a root filesystem that has
+// nothing but busybox and on Debian. (test/aarch64 boots the aarch64 one under qemu.)
 //
-// The tarball is $IGNITY_TARBALL, or else the newest dist/ignity-*-x86_64.tar.gz of the
-// module. Without one the tests skip, or fail when IGNITY_REQUIRE_INTEGRATION=1.
+// The tarballs are $IGNITY_TARBALL and $IGNITY_TARBALL_AARCH64, or else the newest
+// dist/ignity-*-x86_64.tar.gz and dist/ignity-*-aarch64.tar.gz of the module. Without
+// one the tests of that architecture skip, or fail when IGNITY_REQUIRE_INTEGRATION=1.
 // IGNITY_TEST_REPRODUCIBLE=1 enables the rebuild-and-compare test.
 package tarball_test
 
@@ -14,6 +17,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +26,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -60,13 +65,34 @@ func moduleRoot(t *testing.T) string {
 	}
 }
 
-// tarballPath returns the tarball under test, skipping the test when there is none.
-func tarballPath(t *testing.T) string {
+// arch is one architecture ignity is released for.
+type arch struct {
+	name    string      // in the tarball's name: ignity-VERSION-NAME.tar.gz
+	env     string      // the variable naming the tarball to test
+	loader  string      // glibc's loader in libDir
+	machine elf.Machine // of every ELF file in the tarball
+}
+
+var (
+	x86_64  = arch{"x86_64", "IGNITY_TARBALL", "ld-linux-x86-64.so.2", elf.EM_X86_64}
+	aarch64 = arch{"aarch64", "IGNITY_TARBALL_AARCH64", "ld-linux-aarch64.so.1", elf.EM_AARCH64}
+	arches  = []arch{x86_64, aarch64}
+)
+
+// forEachArch runs f as a subtest for each architecture.
+func forEachArch(t *testing.T, f func(t *testing.T, a arch)) {
+	for _, a := range arches {
+		t.Run(a.name, func(t *testing.T) { f(t, a) })
+	}
+}
+
+// tarballPath returns the tarball of architecture a, skipping the test when there is none.
+func tarballPath(t *testing.T, a arch) string {
 	t.Helper()
-	if p := os.Getenv("IGNITY_TARBALL"); p != "" {
+	if p := os.Getenv(a.env); p != "" {
 		return p
 	}
-	matches, err := filepath.Glob(filepath.Join(moduleRoot(t), "dist", "ignity-*-x86_64.tar.gz"))
+	matches, err := filepath.Glob(filepath.Join(moduleRoot(t), "dist", "ignity-*-"+a.name+".tar.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,9 +106,9 @@ func tarballPath(t *testing.T) string {
 	}
 	if newest == "" {
 		if os.Getenv("IGNITY_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal("no release tarball: run task package (IGNITY_REQUIRE_INTEGRATION=1)")
+			t.Fatalf("no %s release tarball (%s unset): run task package (IGNITY_REQUIRE_INTEGRATION=1)", a.name, a.env)
 		}
-		t.Skip("no release tarball: run task package")
+		t.Skipf("no %s release tarball (%s unset): run task package", a.name, a.env)
 	}
 	return newest
 }
@@ -99,14 +125,15 @@ func (e entry) isELF() bool {
 
 // release is the parsed tarball.
 type release struct {
+	arch    arch
 	path    string
 	entries []entry
 	byName  map[string]entry
 }
 
-func readRelease(t *testing.T) *release {
+func readRelease(t *testing.T, a arch) *release {
 	t.Helper()
-	p := tarballPath(t)
+	p := tarballPath(t, a)
 	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +143,7 @@ func readRelease(t *testing.T) *release {
 	if err != nil {
 		t.Fatalf("%s: %v", p, err)
 	}
-	r := &release{path: p, byName: map[string]entry{}}
+	r := &release{arch: a, path: p, byName: map[string]entry{}}
 	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
@@ -148,14 +175,15 @@ func target(e entry) string {
 // ---- contents ----
 
 func TestOnlyFilesAndSymlinks(t *testing.T) {
-	r := readRelease(t)
-	for _, e := range r.entries {
-		// A directory entry (bin/, lib/) would replace a usrmerged image's
-		// /bin -> usr/bin symlink when GNU tar extracts it at /.
-		if e.Typeflag != tar.TypeReg && e.Typeflag != tar.TypeSymlink {
-			t.Errorf("%s: entry type %q, want only regular files and symlinks", e.Name, e.Typeflag)
+	forEachArch(t, func(t *testing.T, a arch) {
+		for _, e := range readRelease(t, a).entries {
+			// A directory entry (bin/, lib/) would replace a usrmerged image's
+			// /bin -> usr/bin symlink when GNU tar extracts it at /.
+			if e.Typeflag != tar.TypeReg && e.Typeflag != tar.TypeSymlink {
+				t.Errorf("%s: entry type %q, want only regular files and symlinks", e.Name, e.Typeflag)
+			}
 		}
-	}
+	})
 }
 
 // TestNothingUnderUsrmergedLinks: bin, sbin, lib and lib64 are symlinks into
@@ -163,33 +191,87 @@ func TestOnlyFilesAndSymlinks(t *testing.T) {
 // such an image would replace the symlink with a directory holding only
 // what the tarball put there (Docker's COPY does), breaking the image.
 func TestNothingUnderUsrmergedLinks(t *testing.T) {
-	for _, e := range readRelease(t).entries {
-		name := strings.TrimPrefix(e.Name, "./")
-		for _, top := range []string{"bin/", "sbin/", "lib/", "lib64/"} {
-			if strings.HasPrefix(name, top) {
-				t.Errorf("%s: nothing may ship under /%s", e.Name, top)
+	forEachArch(t, func(t *testing.T, a arch) {
+		for _, e := range readRelease(t, a).entries {
+			name := strings.TrimPrefix(e.Name, "./")
+			for _, top := range []string{"bin/", "sbin/", "lib/", "lib64/"} {
+				if strings.HasPrefix(name, top) {
+					t.Errorf("%s: nothing may ship under /%s", e.Name, top)
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestNoPrivilegedOrWritableModes(t *testing.T) {
-	r := readRelease(t)
-	for _, e := range r.entries {
-		if e.Uid != 0 || e.Gid != 0 {
-			t.Errorf("%s: owner %d:%d, want 0:0", e.Name, e.Uid, e.Gid)
+	forEachArch(t, func(t *testing.T, a arch) {
+		for _, e := range readRelease(t, a).entries {
+			if e.Uid != 0 || e.Gid != 0 {
+				t.Errorf("%s: owner %d:%d, want 0:0", e.Name, e.Uid, e.Gid)
+			}
+			if e.Typeflag == tar.TypeSymlink {
+				continue // a symlink's own mode means nothing on Linux
+			}
+			if m := e.Mode; m&(04000|02000|00002) != 0 {
+				t.Errorf("%s: mode %#o is setuid, setgid or world-writable", e.Name, m)
+			}
 		}
-		if e.Typeflag == tar.TypeSymlink {
-			continue // a symlink's own mode means nothing on Linux
+	})
+}
+
+// TestELFMachine: every ELF file of a tarball is built for its architecture, and
+// what the loader runs points at the shipped loader, except the Go binary, which
+// is static: a package of the wrong architecture, or a binary patchelf missed,
+// would fail only when an image of that architecture boots.
+func TestELFMachine(t *testing.T) {
+	forEachArch(t, func(t *testing.T, a arch) {
+		r := readRelease(t, a)
+		n := 0
+		for _, e := range r.entries {
+			if !e.isELF() {
+				continue
+			}
+			n++
+			name := strings.TrimPrefix(e.Name, "./")
+			f, err := elf.NewFile(bytes.NewReader(e.data))
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			if f.Machine != a.machine || f.Class != elf.ELFCLASS64 {
+				t.Errorf("%s: %v %v, want %v ELFCLASS64 in the %s tarball", name, f.Machine, f.Class, a.machine, a.name)
+			}
+			interp := ""
+			for _, p := range f.Progs {
+				if p.Type == elf.PT_INTERP {
+					b := make([]byte, p.Filesz)
+					if _, err := p.ReadAt(b, 0); err == nil {
+						interp = strings.TrimRight(string(b), "\x00")
+					}
+				}
+			}
+			switch {
+			case name == "usr/bin/ignity" && interp != "":
+				t.Errorf("%s: interpreter %q, want none (a static binary)", name, interp)
+			case strings.HasPrefix(name, libDir) || name == "usr/bin/ignity":
+			case f.Type == elf.ET_EXEC || f.Type == elf.ET_DYN:
+				if want := "/" + libDir + a.loader; interp != want {
+					t.Errorf("%s: interpreter %q, want %q", name, interp, want)
+				}
+			}
 		}
-		if m := e.Mode; m&(04000|02000|00002) != 0 {
-			t.Errorf("%s: mode %#o is setuid, setgid or world-writable", e.Name, m)
+		if n < 100 {
+			t.Errorf("%s holds %d ELF files, want the Go binary, s6, execline and their libraries (over 100)", r.path, n)
 		}
-	}
+	})
 }
 
 func TestExpectedEntries(t *testing.T) {
-	r := readRelease(t)
+	forEachArch(t, testExpectedEntries)
+}
+
+func testExpectedEntries(t *testing.T, a arch) {
+	r := readRelease(t, a)
 	tests := []struct {
 		name string
 		link string // symlink target; "" for a regular file
@@ -212,10 +294,10 @@ func TestExpectedEntries(t *testing.T) {
 		{"usr/lib/execline/bin/execlineb", "", true},
 		{"usr/lib/execline/bin/cd", "execline-cd", false},
 		{"usr/bin/execlineb", "", false},
-		{libDir + "ld-linux-x86-64.so.2", "", true},
+		{libDir + a.loader, "", true},
 		{libDir + "libc.so.6", "", true},
-		{libDir + "libskarnet.so.2.13", "", true},
-		{libDir + "libs6.so.2.11", "", true},
+		{libDir + "libskarnet.so.2.14", "", true},
+		{libDir + "libs6.so.2.13", "", true},
 		{libDir + "libexecline.so.2.9", "", true},
 		{"usr/lib/ignity/MANIFEST", "", false},
 		{"usr/src/install-ignity.sh", "", false},
@@ -237,38 +319,97 @@ func TestExpectedEntries(t *testing.T) {
 	}
 }
 
+// TestManifestNamesEveryPackage: the MANIFEST lists every Debian package of the
+// tarball, with the versions and checksums skaware/packages.lock pins for its
+// architecture.
 func TestManifestNamesEveryPackage(t *testing.T) {
-	r := readRelease(t)
-	m, ok := r.byName["usr/lib/ignity/MANIFEST"]
-	if !ok {
-		t.Fatal("no usr/lib/ignity/MANIFEST")
-	}
-	got := map[string]bool{}
-	for i, line := range strings.Split(strings.TrimSpace(string(m.data)), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 3 || len(f[2]) != 64 {
-			t.Errorf("MANIFEST:%d: %q, want \"name version sha256\"", i+1, line)
-			continue
+	lock := readLock(t)
+	forEachArch(t, func(t *testing.T, a arch) {
+		r := readRelease(t, a)
+		m, ok := r.byName["usr/lib/ignity/MANIFEST"]
+		if !ok {
+			t.Fatal("no usr/lib/ignity/MANIFEST")
 		}
-		got[f[0]] = true
-	}
-	for _, pkg := range []string{"s6", "execline", "libskarnet2.13", "libs6-2.11", "libexecline2.9", "libc6"} {
-		if !got[pkg] {
-			t.Errorf("MANIFEST has no line for %s:\n%s", pkg, m.data)
+		got := map[string]string{}
+		for i, line := range strings.Split(strings.TrimSpace(string(m.data)), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 3 || len(f[2]) != 64 {
+				t.Errorf("MANIFEST:%d: %q, want \"name version sha256\"", i+1, line)
+				continue
+			}
+			got[f[0]] = f[1] + " " + f[2]
 		}
-	}
+		for _, pkg := range []string{"s6", "execline", "libskarnet2.14t64", "libs6-2.13", "libexecline2.9", "libc6"} {
+			want, pinned := lock[a.deb()+" "+pkg]
+			switch {
+			case !pinned:
+				t.Errorf("skaware/packages.lock pins no %s for %s", pkg, a.deb())
+			case got[pkg] != want:
+				t.Errorf("MANIFEST says %s %q, skaware/packages.lock pins %q (%s)", pkg, got[pkg], want, a.deb())
+			}
+		}
+	})
 }
 
-func TestChecksumFile(t *testing.T) {
-	p := tarballPath(t)
-	sumFile, err := os.ReadFile(p + ".sha256")
+// deb is the Debian name of the architecture.
+func (a arch) deb() string {
+	return map[string]string{"x86_64": "amd64", "aarch64": "arm64"}[a.name]
+}
+
+// readLock reads skaware/packages.lock: "arch name" -> "version sha256".
+func readLock(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "skaware", "packages.lock"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("%s  %s\n", fileSHA256(t, p), filepath.Base(p))
-	if string(sumFile) != want {
-		t.Errorf("%s.sha256 = %q, want %q", p, sumFile, want)
+	lock := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 4 && !strings.HasPrefix(f[0], "#") {
+			lock[f[2]+" "+f[0]] = f[1] + " " + f[3]
+		}
 	}
+	return lock
+}
+
+func TestChecksumFile(t *testing.T) {
+	forEachArch(t, func(t *testing.T, a arch) {
+		p := tarballPath(t, a)
+		sumFile, err := os.ReadFile(p + ".sha256")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%s  %s\n", fileSHA256(t, p), filepath.Base(p))
+		if string(sumFile) != want {
+			t.Errorf("%s.sha256 = %q, want %q", p, sumFile, want)
+		}
+	})
+}
+
+// TestSHA256SUMS: one SHA256SUMS beside the tarballs covers them all, and
+// sha256sum -c, as a user runs it, verifies it.
+func TestSHA256SUMS(t *testing.T) {
+	forEachArch(t, func(t *testing.T, a arch) {
+		p := tarballPath(t, a)
+		dir := filepath.Dir(p)
+		sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("%s  %s\n", fileSHA256(t, p), filepath.Base(p)); !strings.Contains(string(sums), want) {
+			t.Errorf("%s/SHA256SUMS has no line %q:\n%s", dir, want, sums)
+		}
+		for _, other := range arches {
+			if !strings.Contains(string(sums), "-"+other.name+".tar.gz\n") {
+				t.Errorf("%s/SHA256SUMS names no %s tarball:\n%s", dir, other.name, sums)
+			}
+		}
+		cmd := exec.Command("sha256sum", "--check", "--strict", "SHA256SUMS")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("sha256sum --check SHA256SUMS in %s: %v\n%s", dir, err, out)
+		}
+	})
 }
 
 func fileSHA256(t *testing.T, p string) string {
@@ -281,12 +422,12 @@ func fileSHA256(t *testing.T, p string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// TestReproducible rebuilds the tarball elsewhere and expects the same bytes.
+// TestReproducible rebuilds the tarballs elsewhere and expects the same bytes, per
+// architecture.
 func TestReproducible(t *testing.T) {
 	if os.Getenv("IGNITY_TEST_REPRODUCIBLE") != "1" {
 		t.Skip("rebuilds the release; set IGNITY_TEST_REPRODUCIBLE=1")
 	}
-	p := tarballPath(t)
 	dist := t.TempDir()
 	cmd := exec.Command("bash", "scripts/package.sh")
 	cmd.Dir = moduleRoot(t)
@@ -294,12 +435,15 @@ func TestReproducible(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/package.sh: %v\n%s", err, out)
 	}
-	again := filepath.Join(dist, filepath.Base(p))
-	if got, want := fileSHA256(t, again), fileSHA256(t, p); got != want {
-		t.Errorf("rebuilt %s has sha256 %s, %s has %s: the build is not reproducible,"+
-			" or %s is stale (sources or libc6 changed since it was built)",
-			filepath.Base(p), got, p, want, p)
-	}
+	forEachArch(t, func(t *testing.T, a arch) {
+		p := tarballPath(t, a)
+		again := filepath.Join(dist, filepath.Base(p))
+		if got, want := fileSHA256(t, again), fileSHA256(t, p); got != want {
+			t.Errorf("rebuilt %s has sha256 %s, %s has %s: the build is not reproducible,"+
+				" or %s is stale (sources, the commit or skaware/packages.lock changed since it was built)",
+				filepath.Base(p), got, p, want, p)
+		}
+	})
 }
 
 // ---- extraction ----
@@ -307,7 +451,11 @@ func TestReproducible(t *testing.T) {
 // TestExtractKeepsUsrmergedLinks extracts the tarball over a usrmerged root with both
 // tars users have at hand: /bin, /sbin and /lib must stay symlinks.
 func TestExtractKeepsUsrmergedLinks(t *testing.T) {
-	p := tarballPath(t)
+	forEachArch(t, testExtractKeepsUsrmergedLinks)
+}
+
+func testExtractKeepsUsrmergedLinks(t *testing.T, a arch) {
+	p := tarballPath(t, a)
 	if os.Geteuid() != 0 {
 		t.Skip("extracts as root, as an image build does (owners and modes applied); not root")
 	}
@@ -376,7 +524,6 @@ var probes = map[string]probe{
 	"usr/bin/s6-fghack":           {[]string{"-h"}, 111}, // cannot exec "-h"
 	"usr/bin/s6-supervise":        {[]string{"-h"}, 111}, // cannot chdir to "-h"
 	"usr/bin/s6-svdt-clear":       {[]string{"-h"}, 111}, // no service "-h"
-	"usr/bin/s6lockd":             {[]string{"-h"}, 111}, // cannot chdir to "-h"
 	"usr/lib/execline/bin/homeof": {[]string{"-h"}, 111}, // no user "-h"
 	// Others.
 	"usr/bin/s6-svok":    {[]string{"-h"}, 1}, // "-h" is not a supervised service
@@ -416,11 +563,11 @@ func (r *release) programs(t *testing.T) []string {
 	return names
 }
 
-// TestProgramsRun runs every shipped program in a root filesystem that has nothing
-// but Debian's busybox-static, and in Debian bookworm minbase, with the tarball
-// extracted at its root.
+// TestProgramsRun runs every program of the x86_64 tarball in a root filesystem that
+// has nothing but Debian's busybox-static, and in Debian bookworm minbase, with the
+// tarball extracted at its root.
 func TestProgramsRun(t *testing.T) {
-	r := readRelease(t)
+	r := readRelease(t, x86_64)
 	harness.RequireRoot(t)
 	programs := r.programs(t)
 	for _, base := range []harness.Base{harness.Busybox, harness.Debian} {
@@ -455,7 +602,7 @@ func TestProgramsRun(t *testing.T) {
 // replaces a usrmerged /bin symlink), so on the busybox root (/bin a real directory)
 // the script must create /bin/execlineb.
 func TestInstallScript(t *testing.T) {
-	r := readRelease(t)
+	r := readRelease(t, x86_64)
 	harness.RequireRoot(t)
 	tests := []struct {
 		base          harness.Base
@@ -492,6 +639,34 @@ func TestInstallScript(t *testing.T) {
 				t.Errorf("s6-setuidgid nobody: status %d, %v:\n%s", status, err, out)
 			}
 		})
+	}
+}
+
+// TestVersionNamesRelease: the shipped ignity --version names its version, the
+// commit it was built from, the tarball's architecture and the skaware in it, as
+// skaware/packages.lock pins it.
+func TestVersionNamesRelease(t *testing.T) {
+	r := readRelease(t, x86_64)
+	harness.RequireRoot(t)
+	version, err := os.ReadFile(filepath.Join(moduleRoot(t), "VERSION"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := readLock(t)
+	root := harness.NewRoot(t, harness.Busybox, r.path)
+	status, out, err := runIn(root.Dir, "/usr/bin/ignity", "--version")
+	if err != nil || status != 0 {
+		t.Fatalf("ignity --version: status %d, %v:\n%s", status, err, out)
+	}
+	first, rest, _ := strings.Cut(out, "\n")
+	head := regexp.MustCompile(`^ignity (\S+) \(commit ([0-9a-f]{7,40}|unknown), (\S+)\)$`).FindStringSubmatch(first)
+	if head == nil || head[1] != strings.TrimSpace(string(version)) || head[3] != "x86_64" {
+		t.Errorf("first line %q, want \"ignity %s (commit HASH, x86_64)\"", first, strings.TrimSpace(string(version)))
+	}
+	s6, _, _ := strings.Cut(lock["amd64 s6"], " ")
+	execline, _, _ := strings.Cut(lock["amd64 execline"], " ")
+	if want := "skaware: s6 " + s6 + ", execline " + execline + "\n"; !strings.HasPrefix(rest, want) {
+		t.Errorf("second line of\n%s\nwant %q", out, want)
 	}
 }
 
