@@ -46,6 +46,9 @@ const (
 	Busybox Base = "busybox"
 	// Debian is Debian bookworm minbase from debootstrap (usrmerged).
 	Debian Base = "debian"
+	// BusyboxArm64 is Busybox for arm64 (Debian trixie's busybox-static),
+	// where the aarch64 release boots under qemu-user (see Qemu).
+	BusyboxArm64 Base = "busybox-arm64"
 )
 
 // initCalled records that Init ran in this (parent) process, so Start can
@@ -132,17 +135,34 @@ func effectiveCaps() (uint64, error) {
 // none, the test is skipped (failed with IGNITY_REQUIRE_INTEGRATION=1).
 func Tarball(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("IGNITY_TARBALL"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("IGNITY_TARBALL: %v", err)
+	return TarballFor(t, tarballArch())
+}
+
+// TarballFor is Tarball for the release of arch (x86_64, aarch64), which
+// may be another than the host's: $IGNITY_TARBALL_AARCH64 names the
+// aarch64 one, $IGNITY_TARBALL the host's own.
+func TarballFor(t testing.TB, arch string) string {
+	t.Helper()
+	var envs []string
+	if arch == "aarch64" {
+		envs = append(envs, "IGNITY_TARBALL_AARCH64")
+	}
+	if arch == tarballArch() {
+		envs = append(envs, "IGNITY_TARBALL")
+	}
+	for _, env := range envs {
+		if p := os.Getenv(env); p != "" {
+			if _, err := os.Stat(p); err != nil {
+				t.Fatalf("%s: %v", env, err)
+			}
+			return p
 		}
-		return p
 	}
 	mod, err := ModuleRoot()
 	if err != nil {
 		t.Fatalf("find module root: %v", err)
 	}
-	pattern := filepath.Join(mod, "dist", "ignity-*-"+tarballArch()+".tar.gz")
+	pattern := filepath.Join(mod, "dist", "ignity-*-"+arch+".tar.gz")
 	matches, err := filepath.Glob(pattern)
 	if err != nil {
 		t.Fatalf("glob %s: %v", pattern, err)
@@ -158,7 +178,7 @@ func Tarball(t testing.TB) string {
 		}
 	}
 	if len(cands) == 0 {
-		skip(t, "no release tarball: %s matches nothing and IGNITY_TARBALL is unset; run task package", pattern)
+		skip(t, "no release tarball: %s matches nothing and %s is unset; run task package", pattern, strings.Join(envs, ", "))
 		return ""
 	}
 	sort.Slice(cands, func(i, j int) bool { return cands[i].mod.After(cands[j].mod) })

@@ -40,7 +40,7 @@ func cacheDir() (string, error) {
 // writable copy over it). A base is rebuilt when mkrootfs.sh changes.
 func BaseDir(t testing.TB, b Base) string {
 	t.Helper()
-	if b != Busybox && b != Debian {
+	if b != Busybox && b != Debian && b != BusyboxArm64 {
 		t.Fatalf("harness: unknown base %q", b)
 	}
 	mod, err := ModuleRoot()

@@ -132,8 +132,12 @@ func List(scandir string) ([]Service, error) {
 // at once", which s6 spells as 1 ms (0 would mean never).
 //
 // (s6's lock-fd would keep a respawned s6-supervise from starting a second
-// copy of a service still running; Debian's s6 2.11.3.2 fails to open the
-// lock file and waits 60 s, so it is not set.)
+// copy of a service still running. In Debian's s6 2.13.1.0 it does not:
+// s6-supervise opens supervise/service-lock without creating it and waits
+// 60 s before every start when it is missing; and when it is there,
+// s6-setlock -d takes the lock, dup2s it to lock-fd and closes the
+// original descriptor, which releases the fcntl lock before the service
+// runs. So it is not set.)
 func Install(dir, scandir, name string, grace time.Duration) error {
 	timeout := []byte(strconv.FormatInt(max(grace.Milliseconds(), 1), 10) + "\n")
 	for _, d := range []string{dir, filepath.Join(dir, "log")} {

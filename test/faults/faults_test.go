@@ -106,9 +106,9 @@ func TestCrashLoopingService(t *testing.T) {
 
 // TestSuperviseKilled checks what is guaranteed when an s6-supervise dies:
 // s6-svscan starts a new one, the service is supervised again, and the
-// shutdown still ends within its bounds. (Without a working lock-fd in
-// Debian's s6 2.11.3.2 a second copy of the service may run meanwhile: a
-// documented limit.)
+// shutdown still ends within its bounds. (Without a working lock-fd, which
+// Debian's s6 2.13.1.0 lacks as 2.11 did, a second copy of the service may
+// run meanwhile: a documented limit.)
 func TestSuperviseKilled(t *testing.T) {
 	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
 		boottest.Script(t, r, "/etc/ignity/services/svc/run", "#!/bin/sh\necho started >> /tmp/starts\nexec sleep 100\n")
