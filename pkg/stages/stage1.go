@@ -254,13 +254,19 @@ func (b *stage1) execSvscan() error {
 	return fmt.Errorf("exec %s: %w", b.sys.Programs.Svscan, err)
 }
 
-// scanMax is s6-svscan's -C (s6 2.12 on; -c is deprecated): its default
-// of 1000 service dirs, loggers included, or more when the image has more
-// services (a logged service counts twice).
+// scanMax is s6-svscan's -C (s6 2.12 on; -c is deprecated): the number
+// of service dirs it supervises, loggers included. s6-svscan keeps about
+// 340 bytes of memory per slot, and its default of 1000 costs some 300 KiB
+// of a container's memory for services it will never have: ignity asks
+// for room for every service of the image, logged, and at least
+// minScanSlots for services added to the scandir at run time.
 func scanMax(services string) int {
 	entries, _ := os.ReadDir(services)
-	return max(1000, 2*len(entries)+10)
+	return max(minScanSlots, 2*len(entries)+10)
 }
+
+// minScanSlots is the least -C ignity passes (see scanMax).
+const minScanSlots = 256
 
 // Signals before s6-svscan is ready. Go's default for most of them is to
 // exit, which as PID 1 would end the container half-started: they are

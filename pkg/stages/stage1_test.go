@@ -56,8 +56,8 @@ func TestStage1(t *testing.T) {
 	w.wantLog(t, "[supervisor/env] Loading environment files", "[supervisor/env] Environment files loaded", "exec stubbed by the test")
 
 	argv := w.lastExec()
-	if len(argv) != 7 || argv[0] != w.sys.Programs.Svscan || argv[1] != "s6-svscan" || argv[2] != "-d" || argv[4] != "-C" || argv[5] != "1000" || argv[6] != w.sys.Layout.Scandir() {
-		t.Fatalf("exec %q, want s6-svscan -d FD -C 1000 %s", argv, w.sys.Layout.Scandir())
+	if len(argv) != 7 || argv[0] != w.sys.Programs.Svscan || argv[1] != "s6-svscan" || argv[2] != "-d" || argv[4] != "-C" || argv[5] != "256" || argv[6] != w.sys.Layout.Scandir() {
+		t.Fatalf("exec %q, want s6-svscan -d FD -C 256 %s", argv, w.sys.Layout.Scandir())
 	}
 	if fd, _ := strconv.Atoi(argv[3]); fd < 3 {
 		t.Errorf("ready fd %q", argv[3])
@@ -192,8 +192,8 @@ func TestEarlySignalCaught(t *testing.T) {
 
 func TestScanMax(t *testing.T) {
 	dir := t.TempDir()
-	if got := scanMax(dir); got != 1000 {
-		t.Errorf("scanMax(empty) = %d, want s6's default 1000", got)
+	if got := scanMax(dir); got != minScanSlots {
+		t.Errorf("scanMax(empty) = %d, want the floor %d", got, minScanSlots)
 	}
 	for i := 0; i < 600; i++ {
 		os.Mkdir(filepath.Join(dir, strconv.Itoa(i)), 0o755)
