@@ -94,7 +94,7 @@ const envPath = "environment"
 // Error, as `ignity check` wants; otherwise a Warning, as at boot, where a
 // knob of a newer ignity must not stop an older one.
 func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
-	c := &checker{l: l, im: image{root: l.Root, res: imagepath.NewResolver(l.Root)}}
+	c := &checker{l: l, im: image{root: l.Root, res: imagepath.NewResolver(l.Root)}, atBuild: strictKnobs}
 	files := c.envFiles()
 	cfg := c.knobs(files, env, strictKnobs)
 	c.perms(cfg)
@@ -121,6 +121,10 @@ type checker struct {
 	// name it in a message (it may come from an env file: not quoted then).
 	pathDirs []string
 	pathFrom string
+
+	// atBuild: `ignity check` rather than /init's check at boot, which
+	// follows what /init did before it (see missingBinExeclineb).
+	atBuild bool
 }
 
 func (c *checker) add(sev Severity, p string, line int, format string, args ...any) {

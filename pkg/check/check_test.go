@@ -469,6 +469,27 @@ func TestRun(t *testing.T) {
 			},
 			strict: true,
 		},
+		{
+			name: "#!/bin/execlineb missing, at build time",
+			setup: func(t *testing.T, root string) {
+				os.Remove(filepath.Join(root, "bin")) // a real /bin, as busybox has
+				write(t, root, "bin/sh", "#!ELF-ish stand-in\n", 0o755)
+				write(t, root, "usr/bin/execlineb", "#!/bin/sh\n", 0o755)
+				write(t, root, "etc/ignity/services/el/run", "#!/bin/execlineb -P\nexit 0\n", 0o755)
+			},
+			strict: true,
+			want: []string{`warning: /etc/ignity/services/el/run:1: #! interpreter /bin/execlineb is not in the image: /init creates it at boot when the root filesystem is writable; for a read-only root, run /usr/src/install-ignity.sh at build time (it copies it there), or write #!/usr/bin/execlineb`},
+		},
+		{
+			name: "#!/bin/execlineb missing, at boot",
+			setup: func(t *testing.T, root string) {
+				os.Remove(filepath.Join(root, "bin")) // a real /bin, as busybox has
+				write(t, root, "bin/sh", "#!ELF-ish stand-in\n", 0o755)
+				write(t, root, "usr/bin/execlineb", "#!/bin/sh\n", 0o755)
+				write(t, root, "etc/ignity/services/el/run", "#!/bin/execlineb -P\nexit 0\n", 0o755)
+			},
+			want: []string{`/etc/ignity/services/el/run:1: #! interpreter /bin/execlineb is not in the image, and /init could not create it (read-only root, or not root): run /usr/src/install-ignity.sh at build time (it copies it there), or write #!/usr/bin/execlineb`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

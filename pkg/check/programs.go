@@ -105,12 +105,37 @@ func (c *checker) shebang(p string, line []byte) {
 		c.add(Error, p, 1, "#! interpreter %q is not an absolute path", interp)
 		return
 	}
+	if interp == "/bin/execlineb" && c.missingBinExeclineb(p) {
+		return
+	}
 	if !c.executable(p, 1, Error, "#! interpreter "+interp, interp) {
 		return
 	}
 	if base := path.Base(interp); base == "env" || base == "with-env" {
 		c.envShebang(p, interp, arg)
 	}
+}
+
+// missingBinExeclineb reports, for the script p whose #! line names
+// /bin/execlineb, whether it is missing from an image that has ignity's
+// /usr/bin/execlineb, and says what that means. The tarball cannot ship
+// /bin/execlineb (see stages' execlineb step): /init makes it at boot when
+// the root is writable, so at build time this is a Warning; at boot, after
+// that step, it is an Error: the root is read-only.
+func (c *checker) missingBinExeclineb(p string) bool {
+	if _, ok, _ := c.im.look("/bin/execlineb"); ok {
+		return false
+	}
+	if e, ok, err := c.im.look("/usr/bin/execlineb"); !ok || err != nil || e.resolved == "" {
+		return false
+	}
+	const fix = "run /usr/src/install-ignity.sh at build time (it copies it there), or write #!/usr/bin/execlineb"
+	if c.atBuild {
+		c.add(Warning, p, 1, "#! interpreter /bin/execlineb is not in the image: /init creates it at boot when the root filesystem is writable; for a read-only root, %s", fix)
+	} else {
+		c.add(Error, p, 1, "#! interpreter /bin/execlineb is not in the image, and /init could not create it (read-only root, or not root): %s", fix)
+	}
+	return true
 }
 
 // envShebang checks the program that `#!/usr/bin/env arg` (or ignity's

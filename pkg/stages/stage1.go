@@ -40,6 +40,7 @@ func Stage1(sys System, cmd []string) int {
 func (b *stage1) steps() []step {
 	return []step{
 		{"become a subreaper unless PID 1", b.subreaper},
+		{"give scripts /bin/execlineb", b.execlineb},
 		{"check the configuration", b.check},
 		{"load the env files", b.loadEnv},
 		{"reset /run/ignity", b.resetRun},
@@ -78,6 +79,41 @@ func (b *stage1) subreaper() error {
 		return fmt.Errorf("become a child subreaper: %w", err)
 	}
 	b.log.Warn("running as pid %d, not PID 1 (docker run --init, a shared pid namespace?): reaping as a child subreaper and signalling only ignity's own processes", os.Getpid())
+	return nil
+}
+
+// execlineb gives scripts their #!/bin/execlineb where the image's /bin
+// is a real directory without it (busybox, older distributions) and the
+// tarball was only extracted, not installed. A copy of /usr/bin/execlineb,
+// never a symlink: once such an image is usrmerged, a symlink there would
+// name itself. The tarball ships nothing under bin/ (that would replace a
+// /bin -> usr/bin symlink). Where the root is read-only this cannot be
+// done, and the check after this step names every program that needs it.
+func (b *stage1) execlineb() error {
+	bin := filepath.Join(b.sys.Layout.Root, "bin")
+	if st, err := os.Lstat(bin); err != nil || !st.IsDir() {
+		return nil // usrmerged: /bin/execlineb is /usr/bin/execlineb
+	}
+	dst := filepath.Join(bin, "execlineb")
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	prog, err := os.ReadFile(filepath.Join(b.sys.Layout.Root, "usr/bin/execlineb"))
+	if err != nil {
+		return nil // not installed: the check says so
+	}
+	tmp := filepath.Join(bin, ".execlineb.ignity")
+	if err := os.WriteFile(tmp, prog, 0o755); err != nil {
+		b.log.Debug("init", "cannot create /bin/execlineb: %v", err)
+		return nil
+	}
+	if err := os.Chmod(tmp, 0o755); err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		b.log.Debug("init", "cannot create /bin/execlineb: %v", err)
+	}
 	return nil
 }
 

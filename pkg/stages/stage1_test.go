@@ -29,7 +29,7 @@ func TestStepOrder(t *testing.T) {
 		steps []step
 		want  string
 	}{
-		{"stage1", (&stage1{}).steps(), "become a subreaper unless PID 1 → check the configuration → load the env files → reset /run/ignity → start stage2 → record the boot state → write the envdir → apply the perms → warn when a stop may outlast docker stop → seed the scandir → hand the early signals over → exec s6-svscan"},
+		{"stage1", (&stage1{}).steps(), "become a subreaper unless PID 1 → give scripts /bin/execlineb → check the configuration → load the env files → reset /run/ignity → start stage2 → record the boot state → write the envdir → apply the perms → warn when a stop may outlast docker stop → seed the scandir → hand the early signals over → exec s6-svscan"},
 		{"stage2", (&stage2{}).steps(), "wait until s6-svscan is ready → read the boot state → replay an early signal → copy the scripts and services into /run/ignity → run the init scripts → install the services → wait for the services → start the CMD"},
 		{"stage3", (&stage3{}).steps(), "catch every signal → read the configuration → record the shutdown → stop the CMD, or the boot → run the finalize scripts while the services stop → sync the disks → send every process SIGTERM → send every process SIGKILL"},
 	} {
@@ -200,5 +200,42 @@ func TestScanMax(t *testing.T) {
 	}
 	if got := scanMax(dir); got != 1210 {
 		t.Errorf("scanMax(600 services) = %d, want 1210 (a logger each, and room)", got)
+	}
+}
+
+// TestExeclineb: /bin/execlineb is made, as a copy, where /bin is a real
+// directory without it; never on a usrmerged image or over what exists.
+func TestExeclineb(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, w *world)
+		want  string // content of /bin/execlineb after the step, "" for none
+	}{
+		{"real /bin without it", func(t *testing.T, w *world) {}, "#!exec"},
+		{"already there", func(t *testing.T, w *world) { w.file(t, "/bin/execlineb", "mine", 0o755) }, "mine"},
+		{"usrmerged", func(t *testing.T, w *world) {
+			os.RemoveAll(w.host("/bin"))
+			os.Symlink("usr/bin", w.host("/bin"))
+		}, "#!exec"}, // /bin/execlineb is /usr/bin/execlineb itself
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.file(t, "/usr/bin/execlineb", "#!exec", 0o755)
+			tt.setup(t, w)
+			b := &stage1{sys: w.sys, log: console.To(w.stderr, 2)}
+			if err := b.execlineb(); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Lstat(w.host("/bin/execlineb"))
+			if tt.name != "usrmerged" && (err != nil || !fi.Mode().IsRegular()) {
+				t.Fatalf("/bin/execlineb: %v, %v; want a regular file", fi, err)
+			}
+			if got, _ := os.ReadFile(w.host("/bin/execlineb")); string(got) != tt.want {
+				t.Errorf("/bin/execlineb holds %q, want %q", got, tt.want)
+			}
+			if left, _ := filepath.Glob(w.host("/bin/.execlineb*")); len(left) > 0 {
+				t.Errorf("temporary files left: %q", left)
+			}
+		})
 	}
 }
