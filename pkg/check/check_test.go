@@ -478,7 +478,7 @@ func TestRun(t *testing.T) {
 				write(t, root, "etc/ignity/services/el/run", "#!/bin/execlineb -P\nexit 0\n", 0o755)
 			},
 			strict: true,
-			want: []string{`warning: /etc/ignity/services/el/run:1: #! interpreter /bin/execlineb is not in the image: /init creates it at boot when the root filesystem is writable; for a read-only root, run /usr/src/install-ignity.sh at build time (it copies it there), or write #!/usr/bin/execlineb`},
+			want:   []string{`warning: /etc/ignity/services/el/run:1: #! interpreter /bin/execlineb is not in the image: /init creates it at boot when the root filesystem is writable; for a read-only root, run /usr/src/install-ignity.sh at build time (it copies it there), or write #!/usr/bin/execlineb`},
 		},
 		{
 			name: "#!/bin/execlineb missing, at boot",
