@@ -186,13 +186,6 @@ func (w *world) wantLog(t *testing.T, lines ...string) {
 // fifoReader makes the FIFO p with a reader, as a supervisor's control
 // FIFO has one, and returns a function that reads what was written so far.
 func fifoReader(t *testing.T, p string) func() string {
-	read, _ := fifo(t, p)
-	return read
-}
-
-// fifo is fifoReader, with a function that closes the reader too (the
-// supervisor is gone).
-func fifo(t *testing.T, p string) (read func() string, closeIt func()) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -204,14 +197,12 @@ func fifo(t *testing.T, p string) (read func() string, closeIt func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	closeIt = func() { once.Do(func() { unix.Close(fd) }) }
-	t.Cleanup(closeIt)
+	t.Cleanup(func() { unix.Close(fd) })
 	return func() string {
 		b := make([]byte, 512)
 		n, _ := unix.Read(fd, b)
 		return string(b[:max(n, 0)])
-	}, closeIt
+	}
 }
 
 // readyPipe is s6-svscan's ready pipe, read end, with ready written when
@@ -227,18 +218,6 @@ func readyPipe(t *testing.T, ready bool) *os.File {
 	}
 	w.Close()
 	return r
-}
-
-// poll waits until cond holds, for at most d.
-func poll(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func exists(p string) bool {

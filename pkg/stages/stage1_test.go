@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ignity/ignity/internal/harness"
 	"github.com/ignity/ignity/pkg/console"
 	"golang.org/x/sys/unix"
 )
@@ -184,8 +185,8 @@ func TestEarlySignalCaught(t *testing.T) {
 	e := catchEarly(console.To(&out, 2))
 	unix.Kill(os.Getpid(), unix.SIGUSR1)
 	unix.Kill(os.Getpid(), unix.SIGTERM)
-	poll(t, 5*time.Second, "SIGTERM recorded", func() bool { return e.terminating() == unix.SIGTERM })
-	poll(t, 5*time.Second, "SIGUSR1 dropped line", func() bool {
+	harness.PollUntil(t, 5*time.Second, "SIGTERM recorded", func() bool { return e.terminating() == unix.SIGTERM })
+	harness.PollUntil(t, 5*time.Second, "SIGUSR1 dropped line", func() bool {
 		return strings.Contains(out.String(), "SIGUSR1 before s6-svscan is ready: dropped")
 	})
 }

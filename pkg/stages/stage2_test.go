@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ignity/ignity/internal/harness"
 	"github.com/ignity/ignity/pkg/runstate"
 	"golang.org/x/sys/unix"
 )
@@ -172,7 +173,7 @@ func TestStage2TermStopsInitScript(t *testing.T) {
 	done := make(chan int, 1)
 	begin := time.Now()
 	go func() { done <- Stage2(w.sys, []string{"true"}, ready) }()
-	poll(t, 10*time.Second, "init script started", func() bool { return exists(started) })
+	harness.PollUntil(t, 10*time.Second, "init script started", func() bool { return exists(started) })
 	unix.Kill(os.Getpid(), unix.SIGTERM)
 	select {
 	case code := <-done:
