@@ -341,8 +341,9 @@ func WantedUp(dir string) (bool, error) {
 }
 
 const (
-	statusSize = 43
-	flagWantUp = 1 << 2
+	statusSize    = 43
+	flagWantUp    = 1 << 2
+	flagFinishing = 1 << 1
 )
 
 // LastRun reads supervise/status of dir while finish runs: how long the
@@ -352,15 +353,31 @@ const (
 // enters. For a service with notification-fd that died before it was
 // ready, the ready stamp is older than its start: callers bound this with
 // their own estimate.
+//
+// A record without the "finishing" flag (and naming a pid) is the one from
+// before the death, not yet rewritten: it is read again, for at most half
+// a second.
 func LastRun(dir string) (time.Duration, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "supervise", "status"))
-	if err != nil {
-		return 0, err
+	p := filepath.Join(dir, "supervise", "status")
+	deadline := time.Now().Add(500 * time.Millisecond)
+	pause := 200 * time.Microsecond
+	for {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return 0, err
+		}
+		if len(b) != statusSize {
+			return 0, fmt.Errorf("%s: %d bytes, want s6 2.13's %d", p, len(b), statusSize)
+		}
+		if b[statusSize-1]&flagFinishing != 0 || binary.BigEndian.Uint64(b[24:32]) == 0 {
+			return tai64n(b[0:12]).Sub(tai64n(b[12:24])), nil
+		}
+		if !time.Now().Before(deadline) {
+			return 0, fmt.Errorf("%s: not rewritten for the death after 500 ms", p)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 10*time.Millisecond)
 	}
-	if len(b) != statusSize {
-		return 0, fmt.Errorf("%s: %d bytes, want s6 2.13's %d", filepath.Join(dir, "supervise", "status"), len(b), statusSize)
-	}
-	return tai64n(b[0:12]).Sub(tai64n(b[12:24])), nil
 }
 
 // tai64n reads a TAI64N label as a time whose origin does not matter:
