@@ -36,6 +36,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ignity/ignity/pkg/config"
 	"golang.org/x/sys/unix"
@@ -331,4 +332,14 @@ func pid(v string) (int, error) {
 		return 0, fmt.Errorf("want a pid, got %q", v)
 	}
 	return n, nil
+}
+
+// CmdSince is when the CMD's group was recorded: its start, to within the
+// few microseconds between its spawn and CmdStarted.
+func (s State) CmdSince() (time.Time, bool) {
+	st, err := os.Stat(s.path(fileCmd))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return st.ModTime(), true
 }
