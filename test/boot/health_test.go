@@ -1,0 +1,74 @@
+package boot_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/ignity/ignity/internal/boottest"
+	"github.com/ignity/ignity/internal/harness"
+)
+
+// probe is how a Kubernetes exec probe or Docker HEALTHCHECK runs ignity
+// health: a bare environment, any uid of the container.
+const probe = `env -i PATH=/usr/bin:/bin s6-setuidgid 65534:65534 ignity health`
+
+// TestStatusAndHealth: status --json's fields; health 0 when all is well,
+// still 0 once a service is taken down with s6-svc -d (not wanted up),
+// 1 naming the service whose health program fails, run as uid 65534 from
+// an empty environment.
+func TestStatusAndHealth(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.Script(t, r, "/etc/ignity/services/web/run", "#!/bin/sh\nexec sleep 1000\n")
+		boottest.Script(t, r, "/etc/ignity/services/web/health", "#!/bin/sh\n[ ! -e /tmp/sick ]\n")
+		boottest.File(t, r, "/etc/ignity/services/web/essential", "")
+		boottest.Script(t, r, "/etc/ignity/services/other/run", "#!/bin/sh\nexec sleep 1000\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", `
+			i=0; until `+probe+` >/dev/null; do i=$((i+1)); [ $i -gt 500 ] && exit 98; sleep 0.01; done
+			echo "health-ok=$?"
+			echo "JSON $(ignity status --json)"
+			ignity status
+			s6-svc -d /run/ignity/services-state/other && s6-svwait -D -t 5000 /run/ignity/services-state/other
+			`+probe+`; echo "health-after-down=$?"
+			touch /tmp/sick
+			`+probe+`; echo "health-sick=$?"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "health-ok=0", "health-after-down=0", "health-sick=1", "web: /run/ignity/services-state/web/health exited 1")
+		var rep struct {
+			Version  int `json:"version"`
+			Services []struct {
+				Name      string `json:"name"`
+				State     string `json:"state"`
+				Pid       int    `json:"pid"`
+				UptimeMs  int64  `json:"uptime_ms"`
+				Restarts  int    `json:"restarts"`
+				WantedUp  bool   `json:"wanted_up"`
+				Essential bool   `json:"essential"`
+				Health    bool   `json:"health"`
+			} `json:"services"`
+			Cmd *struct {
+				State string `json:"state"`
+				Pid   int    `json:"pid"`
+			} `json:"cmd"`
+		}
+		_, js, ok := strings.Cut(res.Stdout, "JSON ")
+		if !ok {
+			t.Fatalf("no status --json output:\n%s", res)
+		}
+		js, _, _ = strings.Cut(js, "\n")
+		if err := json.Unmarshal([]byte(js), &rep); err != nil {
+			t.Fatalf("status --json: %v: %q", err, js)
+		}
+		if rep.Version != 1 || len(rep.Services) != 2 || rep.Cmd == nil || rep.Cmd.State != "up" || rep.Cmd.Pid <= 0 {
+			t.Fatalf("status --json: %+v", rep)
+		}
+		for _, s := range rep.Services {
+			if s.State != "up" || s.Pid <= 0 || !s.WantedUp || s.Restarts != 0 || s.UptimeMs < 0 || s.UptimeMs > 10000 {
+				t.Errorf("service %+v", s)
+			}
+			if (s.Name == "web") != s.Essential || (s.Name == "web") != s.Health {
+				t.Errorf("service %s: essential %v, health %v", s.Name, s.Essential, s.Health)
+			}
+		}
+	})
+}
