@@ -18,12 +18,21 @@ const probe = `env -i PATH=/usr/bin:/bin s6-setuidgid 65534:65534 ignity health`
 // 1 naming the service whose health program fails, run as uid 65534 from
 // an empty environment.
 func TestStatusAndHealth(t *testing.T) {
+	t.Run("writable root", func(t *testing.T) { statusAndHealth(t, harness.Options{Timeout: boottest.Short}) })
+	// A read-only root with a noexec tmpfs at /run/ignity: health programs
+	// run through the noexec fallback.
+	t.Run("read-only noexec", func(t *testing.T) {
+		statusAndHealth(t, harness.Options{Timeout: boottest.Short, ReadOnly: true, Tmpfs: []string{"/run/ignity:mode=1777,noexec", "/tmp:mode=1777"}})
+	})
+}
+
+func statusAndHealth(t *testing.T, o harness.Options) {
 	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
 		boottest.Script(t, r, "/etc/ignity/services/web/run", "#!/bin/sh\nexec sleep 1000\n")
 		boottest.Script(t, r, "/etc/ignity/services/web/health", "#!/bin/sh\n[ ! -e /tmp/sick ]\n")
 		boottest.File(t, r, "/etc/ignity/services/web/essential", "")
 		boottest.Script(t, r, "/etc/ignity/services/other/run", "#!/bin/sh\nexec sleep 1000\n")
-		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", `
+		res := r.Boot(t, o, "/init", "sh", "-c", `
 			i=0; until `+probe+` >/dev/null; do i=$((i+1)); [ $i -gt 500 ] && exit 98; sleep 0.01; done
 			echo "health-ok=$?"
 			echo "JSON $(ignity status --json)"
