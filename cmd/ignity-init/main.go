@@ -81,10 +81,14 @@ func main() {
 }
 
 // run dispatches argv to its applet: a handler of s6-svscan's by its
-// path, else by argv[0]'s base name, or by argv[1] when called as ignity.
+// path, a service's run or finish by its directory (s6-supervise spawns
+// them from a service dir of the scandir), else by argv[0]'s base name, or by argv[1] when called as ignity.
 func run(argv []string, stdout, stderr io.Writer) int {
 	if h := stages.Handler(argv[0]); h != nil {
 		return h(stages.Default(self()))
+	}
+	if p := stages.ServiceProgram(l, argv[0]); p != nil {
+		return p(stages.Default(self()), argv[1:])
 	}
 	name := filepath.Base(argv[0])
 	args := argv[1:]

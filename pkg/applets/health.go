@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
@@ -43,6 +44,8 @@ func Unhealthy(l layout.Layout) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("ignity: read the services of %s: %v", l.Scandir(), err)}
 	}
+	rs := runstate.New(l.Run())
+	now := time.Now()
 	var out []string
 	for _, s := range list {
 		st, err := svc.ReadStatus(s.Dir)
@@ -50,14 +53,19 @@ func Unhealthy(l layout.Layout) []string {
 		case err != nil:
 			out = append(out, fmt.Sprintf("%s: not supervised: %v", s.Name, err))
 			continue
-		case failed(s.Dir, st):
-			out = append(out, s.Name+": failed (crash loop)")
+		case hasFailed(rs, s.Name):
+			why, _ := failed(rs, s.Name)
+			out = append(out, fmt.Sprintf("%s: failed: %s", s.Name, why))
 			continue
 		case !st.WantUp:
 			continue // taken down (s6-svc -d, a down file): not wanted up
 		case !st.Up():
 			code, sig := st.Exit()
 			out = append(out, fmt.Sprintf("%s: down, wanted up (last exit %s)", s.Name, (&LastExit{code, sig}).String()))
+			continue
+		case inBackoff(rs, s.Name, now):
+			left, _ := backoff(rs, s.Name, now)
+			out = append(out, fmt.Sprintf("%s: restart backoff: starting again in %d ms", s.Name, left.Milliseconds()))
 			continue
 		case s.Notify && !st.Ready():
 			out = append(out, s.Name+": up but not ready (notification-fd)")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/runstate"
 )
 
 // writeStatus writes a supervise/status as s6-supervise 2.13 packs it.
@@ -48,8 +49,13 @@ func TestHealthAndStatus(t *testing.T) {
 	writeStatus(t, d, 10, 0, 4, now)
 	os.WriteFile(filepath.Join(d, "health"), []byte("#!/bin/sh\nexec sleep 5\n"), 0o755)
 
+	writeStatus(t, svc("looped"), 0, 1<<8, 8, now) // finish exited 125: down, not wanted up
+	if err := runstate.New(l.Run()).MarkFailed("looped", "died 5 times within 60 s"); err != nil {
+		t.Fatal(err)
+	}
+
 	got := strings.Join(Unhealthy(l), "\n")
-	for _, want := range []string{"crashed: down, wanted up (last exit 3)", "unready: up but not ready", "sick/health exited 4", "slow/health did not exit within IGNITY_HEALTH_TIMEOUT=100 ms"} {
+	for _, want := range []string{"crashed: down, wanted up (last exit 3)", "unready: up but not ready", "sick/health exited 4", "slow/health did not exit within IGNITY_HEALTH_TIMEOUT=100 ms", "looped: failed: died 5 times"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("health: no %q in:\n%s", want, got)
 		}
@@ -73,6 +79,9 @@ func TestHealthAndStatus(t *testing.T) {
 	}
 	if e := states["taken-down"]; e.State != "down" || e.WantedUp || e.Pid != 0 {
 		t.Errorf("taken-down: %+v", e)
+	}
+	if e := states["looped"]; e.State != "failed" {
+		t.Errorf("looped: %+v", e)
 	}
 	if r.Version != 1 || r.Cmd != nil {
 		t.Errorf("report: %+v", r)

@@ -105,20 +105,26 @@ func Collect(l layout.Layout, now time.Time) (Report, error) {
 	if err != nil {
 		return r, fmt.Errorf("read the services of %s: %w", l.Scandir(), err)
 	}
+	rs := runstate.New(l.Run())
 	for _, s := range list {
-		r.Services = append(r.Services, entry(s, now))
+		r.Services = append(r.Services, entry(rs, s, now))
 	}
-	r.Cmd = cmdEntry(runstate.New(l.Run()), now)
+	r.Cmd = cmdEntry(rs, now)
 	return r, nil
 }
 
-func entry(s svc.Service, now time.Time) Entry {
+func entry(rs runstate.State, s svc.Service, now time.Time) Entry {
 	e := Entry{
 		Name:      s.Name,
 		Notify:    s.Notify,
 		Essential: exists(filepath.Join(s.Dir, "essential")),
 		Health:    executable(filepath.Join(s.Dir, "health")),
 		Restarts:  svc.Deaths(s.Dir),
+	}
+	// ignity's own count, when its finish kept one: not capped by s6's
+	// max-death-tally.
+	if r, ok, err := rs.Restarts(s.Name); err == nil && ok {
+		e.Restarts = r.Deaths
 	}
 	st, err := svc.ReadStatus(s.Dir)
 	if err != nil {
@@ -136,9 +142,9 @@ func entry(s svc.Service, now time.Time) Entry {
 		}
 	}
 	switch {
-	case failed(s.Dir, st):
+	case hasFailed(rs, s.Name):
 		e.State = "failed"
-	case backoff(s.Dir, st):
+	case inBackoff(rs, s.Name, now):
 		e.State = "backoff"
 	case st.Finishing:
 		e.State = "finishing"
@@ -161,18 +167,23 @@ func entry(s svc.Service, now time.Time) Entry {
 	return e
 }
 
-// failed reports a service permanently failed. ignity's crash-loop limit
-// (issue 12, point 3) records it; until then, it is s6's own permanent
-// failure, which supervise/status does not tell from s6-svc -d: a file
-// "failed" in the service dir, written by whoever marks it.
-func failed(dir string, st svc.Status) bool {
-	return !st.WantUp && exists(filepath.Join(dir, "failed"))
+// failed reports a service marked permanently failed by ignity's
+// crash-loop limit: /run/ignity/.failed/NAME (runstate.Failed), written by
+// the service's finish, which then exits 125 (s6's permanent failure).
+func failed(rs runstate.State, name string) (string, bool) {
+	return rs.Failed(name)
 }
 
-// backoff reports a service waiting before a restart: a file "backoff"
-// in the service dir while the wait lasts (the restart backoff's record).
-func backoff(dir string, st svc.Status) bool {
-	return !st.Up() && exists(filepath.Join(dir, "backoff"))
+// backoff reports a service whose run waits before the real program (the
+// restart backoff lives in run, so s6 reports it up meanwhile): its
+// restart record (/run/ignity/.restarts/NAME) holds an until= in the
+// future. It returns how long the wait has left.
+func backoff(rs runstate.State, name string, now time.Time) (time.Duration, bool) {
+	r, ok, err := rs.Restarts(name)
+	if err != nil || !ok || !r.Until.After(now) {
+		return 0, false
+	}
+	return r.Until.Sub(now), true
 }
 
 // cmdEntry is the CMD while it runs, nil otherwise.
@@ -192,6 +203,13 @@ func cmdEntry(rs runstate.State, now time.Time) *Entry {
 		e.UptimeMs = max(now.Sub(since).Milliseconds(), 0)
 	}
 	return e
+}
+
+func hasFailed(rs runstate.State, name string) bool { _, ok := failed(rs, name); return ok }
+
+func inBackoff(rs runstate.State, name string, now time.Time) bool {
+	_, ok := backoff(rs, name, now)
+	return ok
 }
 
 func exists(p string) bool {

@@ -355,6 +355,21 @@ func TestRun(t *testing.T) {
 			},
 		},
 
+		// 4b. ignity's own service files
+		{
+			name: "ignity service files",
+			setup: func(t *testing.T, root string) {
+				write(t, root, "etc/ignity/services/web/essential", "", 0o644)
+				write(t, root, "etc/ignity/services/web/max-deaths", "5\n", 0o644)
+				write(t, root, "etc/ignity/services/web/keep-leftover", "", 0o644)
+			},
+			want: []string{
+				`warning: ` + web + `keep-leftover: s6 does not read keep-leftover: did you mean keep-leftovers?`,
+				web + `max-deaths: want "DEATHS SECONDS" (e.g. "5 60"), got 1 fields`,
+				`warning: ` + web + `max-deaths: an essential service never reaches its crash-loop limit: its first death stops the container`,
+			},
+		},
+
 		// 5. s6 control file values
 		{
 			name: "s6 control file values",

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ignity/ignity/pkg/config"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,7 +18,9 @@ import (
 var s6Files = []string{
 	"run", "finish", "down", "log",
 	"notification-fd", "lock-fd", "timeout-kill", "timeout-finish", "max-death-tally", "down-signal",
-	"health", "essential", "supervise", "event", "template", "instance", "instances", "data", "env",
+	"health", "supervise", "event", "template", "instance", "instances", "data", "env",
+	// ignity's own (README "Restarts").
+	"essential", "keep-leftovers", "max-deaths",
 }
 
 // unread are service dir files of other s6 versions: s6 2.11, which
@@ -126,6 +129,10 @@ func (c *checker) serviceDir(dir, res, sub string) {
 		if l, ok := fds["lock-fd"]; ok && l == n {
 			c.add(Error, path.Join(dir, "notification-fd"), 0, "same fd as lock-fd (%d): s6 refuses to start the service; pick another", n)
 		}
+	}
+
+	if sub == "" {
+		c.ignityFiles(dir, present, look)
 	}
 
 	for _, n := range names {
@@ -281,4 +288,29 @@ func normalizeFile(s string) string {
 		}
 		return r
 	}, strings.ToLower(s))
+}
+
+// ignityFiles checks the files ignity reads in a service dir: essential
+// and keep-leftovers are flags (regular files, content ignored),
+// max-deaths holds "DEATHS SECONDS".
+func (c *checker) ignityFiles(dir string, present map[string]bool, look func(string) (entry, bool)) {
+	for _, name := range []string{"essential", "keep-leftovers", "max-deaths"} {
+		if !present[name] {
+			continue
+		}
+		e, ok := look(name)
+		if !ok {
+			continue
+		}
+		v, ok := c.firstLine(e)
+		if !ok || name != "max-deaths" {
+			continue
+		}
+		if _, _, err := config.ParseMaxDeaths(v); err != nil {
+			c.add(Error, e.path, 0, "%v", err)
+		}
+	}
+	if present["essential"] && present["max-deaths"] {
+		c.add(Warning, path.Join(dir, "max-deaths"), 0, "an essential service never reaches its crash-loop limit: its first death stops the container")
+	}
 }

@@ -26,6 +26,14 @@ type Config struct {
 	InitMax            time.Duration // IGNITY_INIT_MAXTIME, per init script
 	HealthTimeout      time.Duration // IGNITY_HEALTH_TIMEOUT, per health program; 0 = no limit
 
+	// Services' restarts (see the README's "Restarts" section).
+	LeftoverGrace time.Duration // IGNITY_SERVICE_LEFTOVER_GRACE: TERM to KILL of a dead run's group
+	BackoffAfter  int           // IGNITY_RESTART_BACKOFF_AFTER: short runs before the backoff starts
+	RestartReset  time.Duration // IGNITY_RESTART_RESET: a run this long resets the backoff
+	BackoffMax    time.Duration // IGNITY_RESTART_BACKOFF_MAX: the longest wait; 0 = no backoff
+	MaxDeaths     int           // IGNITY_SERVICE_MAX_DEATHS: crash-loop limit; 0 = none
+	DeathsWindow  time.Duration // IGNITY_SERVICE_DEATHS_WINDOW, whole seconds
+
 	User string // account created for USERMAP_UID/USERMAP_GID
 	UID  int
 	GID  int
@@ -47,6 +55,12 @@ var knobs = []knob{
 	{"IGNITY_KILL_FINALIZE_MAXTIME", "5000", func(c *Config, v string) (err error) { c.FinalizeMax, err = millis(v); return }},
 	{"IGNITY_KILL_GRACETIME", "3000", func(c *Config, v string) (err error) { c.KillGrace, err = millis(v); return }},
 	{"IGNITY_SERVICES_GRACETIME", "5000", func(c *Config, v string) (err error) { c.ServicesGrace, err = millis(v); return }},
+	{"IGNITY_RESTART_BACKOFF_AFTER", "3", func(c *Config, v string) (err error) { c.BackoffAfter, err = count(v, MaxDeathsLimit); return }},
+	{"IGNITY_RESTART_BACKOFF_MAX", "30000", func(c *Config, v string) (err error) { c.BackoffMax, err = millis(v); return }},
+	{"IGNITY_RESTART_RESET", "10000", func(c *Config, v string) (err error) { c.RestartReset, err = millis(v); return }},
+	{"IGNITY_SERVICE_DEATHS_WINDOW", "60", func(c *Config, v string) (err error) { c.DeathsWindow, err = seconds(v); return }},
+	{"IGNITY_SERVICE_LEFTOVER_GRACE", "1000", func(c *Config, v string) (err error) { c.LeftoverGrace, err = millis(v); return }},
+	{"IGNITY_SERVICE_MAX_DEATHS", "0", func(c *Config, v string) (err error) { c.MaxDeaths, err = count(v, MaxDeathsLimit); return }},
 	{"IGNITY_SKIP_PERMS", "0", func(c *Config, v string) (err error) { c.SkipPerms, err = flag(v); return }},
 	{"IGNITY_SYNC_DISKS", "0", func(c *Config, v string) (err error) { c.SyncDisks, err = flag(v); return }},
 	{"IGNITY_VERBOSITY", "1", func(c *Config, v string) (err error) { c.Verbosity, err = level(v); return }},
@@ -148,6 +162,45 @@ func millis(v string) (time.Duration, error) {
 		return 0, errors.New("want a whole number of milliseconds (0 or more)")
 	}
 	return time.Duration(n) * time.Millisecond, nil
+}
+
+// MaxDeathsLimit bounds the death counts (IGNITY_SERVICE_MAX_DEATHS, a
+// service's max-deaths): s6's own max-death-tally stops at 4096, and
+// ignity keeps no more death times than that per service.
+const MaxDeathsLimit = 4096
+
+func count(v string, limit int) (int, error) {
+	n, err := strconv.ParseUint(v, 10, 31)
+	if err != nil || n > uint64(limit) {
+		return 0, fmt.Errorf("want a whole number from 0 to %d", limit)
+	}
+	return int(n), nil
+}
+
+func seconds(v string) (time.Duration, error) {
+	n, err := strconv.ParseUint(v, 10, 31)
+	if err != nil || n == 0 {
+		return 0, errors.New("want a whole number of seconds (1 or more)")
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// ParseMaxDeaths reads a service's max-deaths file line, "DEATHS
+// SECONDS": the crash-loop limit of that service, which overrides
+// IGNITY_SERVICE_MAX_DEATHS and IGNITY_SERVICE_DEATHS_WINDOW. DEATHS 0
+// means no limit.
+func ParseMaxDeaths(line string) (deaths int, window time.Duration, err error) {
+	f := strings.Fields(line)
+	if len(f) != 2 {
+		return 0, 0, fmt.Errorf("want \"DEATHS SECONDS\" (e.g. \"5 60\"), got %d fields", len(f))
+	}
+	if deaths, err = count(f[0], MaxDeathsLimit); err != nil {
+		return 0, 0, fmt.Errorf("DEATHS %q: %w", f[0], err)
+	}
+	if window, err = seconds(f[1]); err != nil {
+		return 0, 0, fmt.Errorf("SECONDS %q: %w", f[1], err)
+	}
+	return deaths, window, nil
 }
 
 func flag(v string) (bool, error) {

@@ -56,10 +56,11 @@ func (l Layout) SvscanDir() string { return l.path("run/ignity/services-state/.s
 // Debian's, which s6 hard-codes; they are values so that tests can stand
 // in for them.
 type Programs struct {
-	Svscan string // s6-svscan: PID 1 while the container runs
-	Wait   string // execline's wait: the CMD's waiter
-	Svwait string // s6-svwait
-	Svstat string // s6-svstat
+	Svscan     string // s6-svscan: PID 1 while the container runs
+	Wait       string // execline's wait: the CMD's waiter
+	Svwait     string // s6-svwait
+	Svstat     string // s6-svstat
+	Foreground string // execline's foreground: the restart backoff's wait
 }
 
 // ExeclineBin holds execline's programs (foreground, wait, eltest, ...).
@@ -67,10 +68,11 @@ const ExeclineBin = "/usr/lib/execline/bin"
 
 // DefaultPrograms are the programs at the paths the tarball installs.
 var DefaultPrograms = Programs{
-	Svscan: "/usr/bin/s6-svscan",
-	Wait:   ExeclineBin + "/wait",
-	Svwait: "/usr/bin/s6-svwait",
-	Svstat: "/usr/bin/s6-svstat",
+	Svscan:     "/usr/bin/s6-svscan",
+	Wait:       ExeclineBin + "/wait",
+	Svwait:     "/usr/bin/s6-svwait",
+	Svstat:     "/usr/bin/s6-svstat",
+	Foreground: ExeclineBin + "/foreground",
 }
 
 // DefaultPath is the PATH given to everything ignity starts when the

@@ -343,3 +343,148 @@ func (s State) CmdSince() (time.Time, bool) {
 	}
 	return st.ModTime(), true
 }
+
+// Services' restart history, kept by each service's finish (a transient
+// process per death) in .restarts/NAME, and the permanent failures, one
+// file per failed service in .failed/NAME holding why. Both are readable
+// by every uid: ignity status and ignity health read them.
+const (
+	dirRestarts = ".restarts"
+	dirFailed   = ".failed"
+)
+
+// Restarts is what ignity keeps of one service's deaths.
+type Restarts struct {
+	Deaths int         // every death of run since the boot
+	Short  int         // consecutive runs shorter than IGNITY_RESTART_RESET
+	Delay  int64       // ms the last restart waited beyond s6's own 1 s; 0 = none
+	Start  time.Time   // when the current (or last) run started, estimated
+	Spawn  time.Time   // when s6-supervise last spawned run, estimated
+	Until  time.Time   // the end of the current backoff wait; zero = none
+	Recent []time.Time // death times within the crash-loop window, oldest first
+}
+
+// Restarts reads the restart history of the service name; a service that
+// never died has none (ok false).
+func (s State) Restarts(name string) (Restarts, bool, error) {
+	p := filepath.Join(s.dir, dirRestarts, name)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return Restarts{}, false, nil
+	}
+	if err != nil {
+		return Restarts{}, false, fmt.Errorf("read the restarts of %s: %w", name, err)
+	}
+	var r Restarts
+	for n, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		var err error
+		switch {
+		case !ok:
+			err = errors.New("want NAME=value")
+		case k == "deaths":
+			r.Deaths, err = strconv.Atoi(v)
+		case k == "short":
+			r.Short, err = strconv.Atoi(v)
+		case k == "delay":
+			r.Delay, err = strconv.ParseInt(v, 10, 64)
+		case k == "start":
+			r.Start, err = millisTime(v)
+		case k == "spawn":
+			r.Spawn, err = millisTime(v)
+		case k == "until":
+			r.Until, err = millisTime(v)
+		case k == "recent":
+			for _, f := range strings.FieldsFunc(v, func(c rune) bool { return c == ',' }) {
+				t, e := millisTime(f)
+				if e != nil {
+					err = e
+					break
+				}
+				r.Recent = append(r.Recent, t)
+			}
+		}
+		if err != nil {
+			return Restarts{}, false, fmt.Errorf("read the restarts of %s: %s:%d: %w", name, p, n+1, err)
+		}
+	}
+	return r, true, nil
+}
+
+// SetRestarts records r as the restart history of the service name,
+// replacing the last one at once (a rename): the run wrapper and ignity
+// status never read half a record.
+func (s State) SetRestarts(name string, r Restarts) error {
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "deaths=%d\nshort=%d\ndelay=%d\nstart=%d\nspawn=%d\nuntil=%d\nrecent=", r.Deaths, r.Short, r.Delay, unixMillis(r.Start), unixMillis(r.Spawn), unixMillis(r.Until))
+	for i, t := range r.Recent {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(strconv.FormatInt(unixMillis(t), 10))
+	}
+	buf.WriteByte('\n')
+	if err := s.replace(dirRestarts, name, buf.Bytes()); err != nil {
+		return fmt.Errorf("record the restarts of %s: %w", name, err)
+	}
+	return nil
+}
+
+// MarkFailed records that the service name failed for good (its crash
+// loop passed the limit), and why, for ignity status and health. s6 knows
+// it too: the service's finish exits 125, its permanent failure.
+func (s State) MarkFailed(name, why string) error {
+	if err := s.replace(dirFailed, name, []byte(why+"\n")); err != nil {
+		return fmt.Errorf("record the failure of %s: %w", name, err)
+	}
+	return nil
+}
+
+// Failed reports whether the service name was marked failed, and why.
+func (s State) Failed(name string) (string, bool) {
+	return s.read(filepath.Join(dirFailed, name))
+}
+
+// ClearFailed forgets the failure of the service name: started again by
+// hand (s6-svc -u), it gets a fresh start.
+func (s State) ClearFailed(name string) error {
+	if err := os.Remove(filepath.Join(s.dir, dirFailed, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("forget the failure of %s: %w", name, err)
+	}
+	return nil
+}
+
+// replace writes b as dir/name under the run directory, readable by
+// every uid, through a rename.
+func (s State) replace(dir, name string, b []byte) error {
+	d := filepath.Join(s.dir, dir)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return err
+	}
+	tmp := filepath.Join(d, "."+name+".new")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(d, name))
+}
+
+func unixMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func millisTime(v string) (time.Time, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, fmt.Errorf("want a time in ms since the epoch, got %q", v)
+	}
+	if n == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(n), nil
+}

@@ -172,7 +172,7 @@ func (b *stage2) initScripts() error {
 // s6-svscan pick them up.
 func (b *stage2) installServices() error {
 	b.log.Info("service", "Starting services")
-	if err := installServices(b.sys.Layout, b.cfg, b.noexec); err != nil {
+	if err := installServices(b.sys.Layout, b.cfg, b.noexec, b.sys.Exe); err != nil {
 		return failWith(ExitUsage, err)
 	}
 	if err := svc.Send(svc.ScanControl(b.sys.Layout.Scandir()), "a"); err != nil {
@@ -288,8 +288,10 @@ func copyDir(src, dst string) error {
 }
 
 // installServices moves every service dir into the scandir; each must
-// have a run program that can be executed.
-func installServices(l layout.Layout, cfg config.Config, noexec bool) error {
+// have a run program that can be executed. Each gets ignity's finish
+// (exe, see restart.go): the user's finish and run keep working under
+// the names svc.Wrap gives them.
+func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string) error {
 	entries, err := os.ReadDir(l.RunServices())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -309,6 +311,10 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool) error {
 		}
 		if noexec {
 			errs = append(errs, svc.LinkPrograms(src, filepath.Join(l.EtcServices(), e.Name())))
+		}
+		if err := svc.Wrap(src, exe, cfg.LeftoverGrace); err != nil {
+			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))
+			continue
 		}
 		if err := svc.Install(src, l.Scandir(), e.Name(), cfg.ServicesGrace); err != nil {
 			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))

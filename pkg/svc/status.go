@@ -16,10 +16,10 @@ const StatusSize = 43
 
 // The flags byte of supervise/status (s6_svstatus_unpack).
 const (
-	flagPaused    = 1
-	flagFinishing = 2
-	flagWantUp    = 4
-	flagReady     = 8
+	stPaused    = 1
+	stFinishing = 2
+	stWantUp    = 4
+	stReady     = 8
 )
 
 // dtallySize is one entry of supervise/death_tally: a TAI64N stamp, the
@@ -64,19 +64,19 @@ func ParseStatus(b []byte) (Status, error) {
 	}
 	f := b[42]
 	return Status{
-		Since:      tai64n(b[0:12]),
-		ReadySince: tai64n(b[12:24]),
+		Since:      taiWall(b[0:12]),
+		ReadySince: taiWall(b[12:24]),
 		Pid:        int(binary.BigEndian.Uint64(b[24:32])),
 		Pgid:       int(binary.BigEndian.Uint64(b[32:40])),
 		Wstat:      binary.BigEndian.Uint16(b[40:42]),
-		Paused:     f&flagPaused != 0,
-		Finishing:  f&flagFinishing != 0,
-		WantUp:     f&flagWantUp != 0,
-		ReadyFlag:  f&flagReady != 0,
+		Paused:     f&stPaused != 0,
+		Finishing:  f&stFinishing != 0,
+		WantUp:     f&stWantUp != 0,
+		ReadyFlag:  f&stReady != 0,
 	}, nil
 }
 
-func tai64n(b []byte) time.Time {
+func taiWall(b []byte) time.Time {
 	sec := int64(binary.BigEndian.Uint64(b[0:8]) - 1<<62)
 	return time.Unix(sec-taiOffset, int64(binary.BigEndian.Uint32(b[8:12])))
 }

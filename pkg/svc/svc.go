@@ -5,6 +5,8 @@
 package svc
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -251,4 +253,130 @@ func exists(p string) bool {
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
+}
+
+// The files ignity adds to its copy of a service dir (Wrap) so that its
+// own finish runs on every death of run, and its run wrapper during a
+// restart backoff. The user's programs keep working under these names.
+const (
+	RunUser           = "run.user"            // the service's own run (a hard link)
+	FinishUser        = "finish.user"         // the service's own finish, when it has one
+	TimeoutFinishUser = "timeout-finish.user" // the service's own timeout-finish, when it has one
+	Essential         = "essential"           // a file: the container stops when run dies
+	KeepLeftovers     = "keep-leftovers"      // a file: no cleanup of run's process group
+	MaxDeaths         = "max-deaths"          // "DEATHS SECONDS": the crash-loop limit
+)
+
+// DefaultTimeoutFinish is s6's bound on finish when timeout-finish is
+// absent (ms).
+const DefaultTimeoutFinish = 5000
+
+// finishMargin is what ignity's own finish may take beyond the cleanup
+// grace and the user's finish: its start and its bookkeeping (ms).
+const finishMargin = 1000
+
+// Wrap makes ignity's program exe the finish of the service dir dir (its
+// copy under /run/ignity, never the image's): the user's finish becomes
+// finish.user, run gets a hard link run.user (ignity swaps run for exe
+// while a restart waits, see SetRunWrapped), and timeout-finish covers
+// the cleanup of run's process group (grace) plus the user's finish, its
+// own timeout-finish (kept as timeout-finish.user) or s6's 5000 ms. A
+// user's timeout-finish of 0 (no limit) stays 0. dir's programs may be
+// symlinks (LinkPrograms, on a noexec mount): links keep them so.
+func Wrap(dir, exe string, grace time.Duration) error {
+	user := int64(DefaultTimeoutFinish)
+	tf := filepath.Join(dir, "timeout-finish")
+	if b, err := os.ReadFile(tf); err == nil {
+		line, _, _ := bytes.Cut(b, []byte("\n"))
+		if user, err = strconv.ParseInt(string(line), 10, 64); err != nil {
+			return fmt.Errorf("%s: want a number of milliseconds, got %q", tf, line)
+		}
+		if err := os.Rename(tf, filepath.Join(dir, TimeoutFinishUser)); err != nil {
+			return err
+		}
+	}
+	if exists(filepath.Join(dir, "finish")) {
+		if err := os.Rename(filepath.Join(dir, "finish"), filepath.Join(dir, FinishUser)); err != nil {
+			return err
+		}
+	}
+	if err := os.Link(filepath.Join(dir, "run"), filepath.Join(dir, RunUser)); err != nil {
+		return err
+	}
+	if err := os.Symlink(exe, filepath.Join(dir, "finish")); err != nil {
+		return err
+	}
+	total := int64(0)
+	if user > 0 {
+		total = user + grace.Milliseconds() + finishMargin
+	}
+	return os.WriteFile(tf, []byte(strconv.FormatInt(total, 10)+"\n"), 0o644)
+}
+
+// SetRunWrapped makes dir's run the program exe (wrapped: ignity's run
+// wrapper, which waits for the backoff then execs run.user) or the
+// user's run again, atomically (a rename): s6-supervise spawns whichever
+// is there when finish ends.
+func SetRunWrapped(dir, exe string, wrapped bool) error {
+	run, tmp := filepath.Join(dir, "run"), filepath.Join(dir, ".run.new")
+	os.Remove(tmp)
+	var err error
+	if wrapped {
+		err = os.Symlink(exe, tmp)
+	} else {
+		err = os.Link(filepath.Join(dir, RunUser), tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, run)
+	}
+	if err != nil {
+		return fmt.Errorf("set %s: %w", run, err)
+	}
+	return nil
+}
+
+// WantedUp reads s6-supervise's supervise/status of dir: whether s6 still
+// wants the service up (s6-svc -d clears it; -r keeps it). The status is
+// s6 2.13's 43-byte record; its last byte holds the flags, "want up"
+// being bit 2.
+func WantedUp(dir string) (bool, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "supervise", "status"))
+	if err != nil {
+		return false, err
+	}
+	if len(b) != statusSize {
+		return false, fmt.Errorf("%s: %d bytes, want s6 2.13's %d", filepath.Join(dir, "supervise", "status"), len(b), statusSize)
+	}
+	return b[statusSize-1]&flagWantUp != 0, nil
+}
+
+const (
+	statusSize = 43
+	flagWantUp = 1 << 2
+)
+
+// LastRun reads supervise/status of dir while finish runs: how long the
+// run that just died lasted, from s6's own stamps (the status change, its
+// death, minus the ready stamp, which s6 sets at the spawn of a service
+// without notification-fd). Both are TAI64N, so no clock conversion
+// enters. For a service with notification-fd that died before it was
+// ready, the ready stamp is older than its start: callers bound this with
+// their own estimate.
+func LastRun(dir string) (time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "supervise", "status"))
+	if err != nil {
+		return 0, err
+	}
+	if len(b) != statusSize {
+		return 0, fmt.Errorf("%s: %d bytes, want s6 2.13's %d", filepath.Join(dir, "supervise", "status"), len(b), statusSize)
+	}
+	return tai64n(b[0:12]).Sub(tai64n(b[12:24])), nil
+}
+
+// tai64n reads a TAI64N label as a time whose origin does not matter:
+// only differences are used.
+func tai64n(b []byte) time.Time {
+	s := binary.BigEndian.Uint64(b[0:8]) &^ (1 << 62)
+	ns := binary.BigEndian.Uint32(b[8:12])
+	return time.Unix(int64(s), int64(ns))
 }

@@ -1,0 +1,366 @@
+package stages
+
+// A service's life after the boot: ignity's finish, run by s6-supervise
+// at every death of a service's run (a transient process: no Go stays
+// resident), and ignity's run wrapper, which s6-supervise spawns instead
+// of the user's run while a restart backoff waits. See the README's
+// "Restarts" section.
+//
+// The finish, in order:
+//  1. outside a shutdown, unless keep-leftovers: the dead run's process
+//     group (s6's fourth argument) gets SIGTERM, then SIGKILL after
+//     IGNITY_SERVICE_LEFTOVER_GRACE ms;
+//  2. an essential service that s6 still wants up, outside a shutdown:
+//     the user's finish, then the container's exit status and shutdown;
+//     finish exits 125, s6's "do not restart";
+//  3. otherwise the death is counted: past the crash-loop limit the
+//     service is marked failed (runstate's .failed/NAME, and exit 125:
+//     s6's permanent failure); else the backoff is decided, and run is
+//     swapped for the wrapper when the next start must wait;
+//  4. the user's finish, with s6's four arguments, within its own
+//     timeout-finish.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/svc"
+	"golang.org/x/sys/unix"
+)
+
+// exitPermanent is what a finish exits with to tell s6-supervise not to
+// restart the service (s6's permanent failure).
+const exitPermanent = 125
+
+// ServiceProgram returns ignity's run or finish for a service dir when
+// argv0 is one (s6-supervise spawns ./run and ./finish from the service
+// dir, a direct child of the scandir), or nil.
+func ServiceProgram(l layout.Layout, argv0 string) func(sys System, args []string) int {
+	name := filepath.Base(argv0)
+	if name != "run" && name != "finish" {
+		return nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil
+	}
+	scandir, err := filepath.EvalSymlinks(l.Scandir())
+	if err != nil || filepath.Dir(wd) != scandir {
+		return nil
+	}
+	if name == "run" {
+		return ServiceRun
+	}
+	return ServiceFinish
+}
+
+// ServiceFinish is ignity's finish of a service: args are s6-supervise's
+// (exit code or 256, signal, service name, the dead run's process group).
+// It runs in the service dir.
+func ServiceFinish(sys System, args []string) int {
+	log := console.To(sys.Stderr, 1)
+	if len(args) < 3 {
+		log.Error(fmt.Errorf("finish: want s6-supervise's arguments (code signal name [pgid]), got %q", args))
+		return ExitUsage
+	}
+	f := &finish{sys: sys, st: sys.state(), log: log, args: args, name: args[2], now: time.Now()}
+	cfg, err := f.st.Config()
+	if err != nil {
+		log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
+	}
+	f.cfg = cfg
+	log.SetLevel(cfg.Verbosity)
+	return f.run()
+}
+
+type finish struct {
+	sys  System
+	st   runstate.State
+	cfg  config.Config
+	log  *console.Logger
+	args []string
+	name string
+	now  time.Time // the death, near enough
+}
+
+func (f *finish) run() int {
+	status := deathStatus(f.args[0], f.args[1])
+	_, stopping := f.st.Stopping()
+	wantUp, err := svc.WantedUp(".")
+	if err != nil {
+		f.log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
+	}
+	if !stopping && !present(svc.KeepLeftovers) && len(f.args) > 3 {
+		f.cleanup(f.args[3])
+	}
+	if present(svc.Essential) && wantUp && !stopping {
+		return f.essential(status)
+	}
+	r, _, err := f.st.Restarts(f.name)
+	if err != nil {
+		f.log.Error(err)
+	}
+	r.Deaths++
+	if stopping || !wantUp {
+		// Told down, or the container stops: no restart to pace. A later
+		// s6-svc -u starts afresh.
+		r.Short, r.Delay, r.Until, r.Recent = 0, 0, time.Time{}, nil
+		f.save(r, false)
+		return f.userFinish()
+	}
+	if failed := f.count(&r); failed != "" {
+		f.log.Warn("service %s %s: marked failed, not restarted (start it again with s6-svc -u %s)", f.name, failed, filepath.Join(f.sys.Layout.Scandir(), f.name))
+		errs := errors.Join(f.st.MarkFailed(f.name, failed), f.save(r, false))
+		if errs != nil {
+			f.log.Error(errs)
+		}
+		f.userFinish()
+		return exitPermanent
+	}
+	f.backoff(&r)
+	if err := errors.Join(f.st.ClearFailed(f.name), f.save(r, r.Delay > 0)); err != nil {
+		f.log.Error(err)
+	}
+	code := f.userFinish()
+	if code == exitPermanent {
+		return code
+	}
+	return 0
+}
+
+// deathStatus is the status of a dead run as a shell reports it: its
+// exit code n, or 128+n when signal n killed it (s6 passes 256 and n).
+func deathStatus(code, sig string) int {
+	c, _ := strconv.Atoi(code)
+	if c == 256 {
+		s, _ := strconv.Atoi(sig)
+		return 128 + s
+	}
+	return c
+}
+
+// essential stops the container with the service's status, after the
+// user's finish, whose own status does not change that.
+func (f *finish) essential(status int) int {
+	f.log.Warn("essential service %s exited %d: the container stops", f.name, status)
+	f.userFinish()
+	_, err := f.st.SetExitStatus(status)
+	err = errors.Join(err, f.st.RequestShutdown(fmt.Sprintf("essential service %s exited %d", f.name, status)))
+	if err != nil {
+		f.log.Error(err)
+	}
+	return exitPermanent
+}
+
+// count records the death in r and returns why the service failed, when
+// it passed its crash-loop limit (max-deaths, else the knobs), or "".
+func (f *finish) count(r *runstate.Restarts) string {
+	deaths, window := f.cfg.MaxDeaths, f.cfg.DeathsWindow
+	if b, err := os.ReadFile(svc.MaxDeaths); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		if deaths, window, err = config.ParseMaxDeaths(line); err != nil {
+			f.log.Error(fmt.Errorf("%s: %w", filepath.Join(f.sys.Layout.Scandir(), f.name, svc.MaxDeaths), err))
+			deaths = 0
+		}
+	}
+	recent := r.Recent[:0:0]
+	for _, t := range r.Recent {
+		if f.now.Sub(t) < window {
+			recent = append(recent, t)
+		}
+	}
+	r.Recent = append(recent, f.now)
+	if len(r.Recent) > config.MaxDeathsLimit {
+		r.Recent = r.Recent[len(r.Recent)-config.MaxDeathsLimit:]
+	}
+	if deaths > 0 && len(r.Recent) >= deaths {
+		return fmt.Sprintf("died %d times within %d s (limit %d)", len(r.Recent), int(window.Seconds()), deaths)
+	}
+	return ""
+}
+
+// backoff decides when the next start may come: after
+// IGNITY_RESTART_BACKOFF_AFTER consecutive runs shorter than
+// IGNITY_RESTART_RESET, each restart waits twice as long as the last,
+// counted from the death: 2 s, 4 s, ... up to IGNITY_RESTART_BACKOFF_MAX
+// (s6's own pause of 1 s being the first step).
+func (f *finish) backoff(r *runstate.Restarts) {
+	lived, err := svc.LastRun(".")
+	if err != nil {
+		f.log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
+		lived = f.cfg.RestartReset
+	}
+	// s6's ready stamp is older than the start for a service with
+	// notification-fd that died before it was ready: the start recorded
+	// by the last finish bounds it.
+	if !r.Start.IsZero() && f.now.Sub(r.Start) < lived {
+		lived = f.now.Sub(r.Start)
+	}
+	if lived >= f.cfg.RestartReset {
+		r.Short = 0
+	} else {
+		r.Short++
+	}
+	r.Delay, r.Until = 0, time.Time{}
+	if f.cfg.BackoffMax > 0 && r.Short > f.cfg.BackoffAfter {
+		wait := time.Second << min(r.Short-f.cfg.BackoffAfter, 20)
+		wait = min(wait, f.cfg.BackoffMax)
+		r.Delay, r.Until = wait.Milliseconds(), f.now.Add(wait)
+	}
+	// s6-supervise spawns run again at least 1 s after the last spawn.
+	spawn := f.now
+	if next := r.Spawn.Add(time.Second); next.After(spawn) {
+		spawn = next
+	}
+	r.Spawn, r.Start = spawn, spawn
+	if r.Until.After(spawn) {
+		r.Start = r.Until
+	}
+}
+
+// save records r, and sets run to the wrapper when the next start waits.
+func (f *finish) save(r runstate.Restarts, wait bool) error {
+	return errors.Join(f.st.SetRestarts(f.name, r), svc.SetRunWrapped(".", f.sys.Exe, wait))
+}
+
+// cleanup stops what the dead run left in its process group pgid:
+// SIGTERM (and SIGCONT), then SIGKILL after IGNITY_SERVICE_LEFTOVER_GRACE.
+// Processes that left the group (setsid, setpgid) are not covered.
+func (f *finish) cleanup(arg string) {
+	pgid, err := strconv.Atoi(arg)
+	if err != nil || pgid <= 1 {
+		return
+	}
+	n := groupSize(pgid)
+	if n == 0 {
+		return
+	}
+	f.sys.Kill(-pgid, unix.SIGTERM)
+	f.sys.Kill(-pgid, unix.SIGCONT)
+	deadline := time.Now().Add(f.cfg.LeftoverGrace)
+	pause := 200 * time.Microsecond
+	killed := false
+	for groupSize(pgid) > 0 {
+		if !time.Now().Before(deadline) {
+			f.sys.Kill(-pgid, unix.SIGKILL)
+			killed = true
+			break
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 10*time.Millisecond)
+	}
+	how := "SIGTERM"
+	if killed {
+		how = fmt.Sprintf("SIGKILL after IGNITY_SERVICE_LEFTOVER_GRACE=%d ms", f.cfg.LeftoverGrace.Milliseconds())
+	}
+	f.log.Info("service", "%s: stopped %d leftover process(es) of its process group %d (%s)", f.name, n, pgid, how)
+}
+
+// groupSize counts the live (not zombie) processes of process group pgid.
+func groupSize(pgid int) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		if unix.Kill(-pgid, 0) == nil {
+			return 1
+		}
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...: comm may hold spaces and parens.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) >= 3 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			n++
+		}
+	}
+	return n
+}
+
+// userFinish runs the service's own finish, if any, with s6's arguments,
+// for at most its own timeout-finish, and returns its status.
+func (f *finish) userFinish() int {
+	if !present(svc.FinishUser) {
+		return 0
+	}
+	bound := time.Duration(svc.DefaultTimeoutFinish) * time.Millisecond
+	if b, err := os.ReadFile(svc.TimeoutFinishUser); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		if n, err := strconv.ParseInt(line, 10, 64); err == nil {
+			bound = time.Duration(n) * time.Millisecond
+		}
+	}
+	c := exec.Command("./"+svc.FinishUser, f.args...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := c.Start(); err != nil {
+		f.log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
+		return 0
+	}
+	if bound > 0 {
+		t := time.AfterFunc(bound, func() { c.Process.Kill() })
+		defer t.Stop()
+	}
+	c.Wait()
+	return c.ProcessState.ExitCode()
+}
+
+// ServiceRun is ignity's run wrapper, in place of a service's run while
+// a restart backoff waits: it execs, with the user's run after it,
+// execline's foreground on s6-svwait -t MS -D . (the service's own dir):
+// that returns only at its timeout, or once the service is down, and
+// the SIGTERM s6-supervise sends when the service is told down (s6-svc
+// -d, any shutdown) kills foreground at once. No Go process waits.
+func ServiceRun(sys System, args []string) int {
+	log := console.To(sys.Stderr, 1)
+	name := filepath.Base(firstOr(args, "."))
+	if wd, err := os.Getwd(); err == nil {
+		name = filepath.Base(wd)
+	}
+	user := append([]string{"./" + svc.RunUser}, args...)
+	r, _, err := sys.state().Restarts(name)
+	if err != nil {
+		log.Error(err)
+	}
+	argv := user
+	path := user[0]
+	if ms := time.Until(r.Until).Milliseconds(); ms > 0 {
+		log.Info("service", "%s: restart backoff: starting in %d ms", name, ms)
+		path = sys.Programs.Foreground
+		argv = append([]string{"foreground", " " + sys.Programs.Svwait, " -t", " " + strconv.FormatInt(ms, 10), " -D", " .", ""}, user...)
+	}
+	err = sys.Exec(path, argv, os.Environ())
+	log.Error(fmt.Errorf("run of %s: exec %s: %w", name, path, err))
+	return 126
+}
+
+func firstOr(a []string, def string) string {
+	if len(a) > 0 {
+		return a[0]
+	}
+	return def
+}
+
+func present(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
