@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ignity/ignity/internal/boottest"
 	"github.com/ignity/ignity/internal/harness"
@@ -78,6 +79,31 @@ func statusAndHealth(t *testing.T, o harness.Options) {
 			if (s.Name == "web") != s.Essential || (s.Name == "web") != s.Health {
 				t.Errorf("service %s: essential %v, health %v", s.Name, s.Essential, s.Health)
 			}
+		}
+	})
+}
+
+// TestHealthCrashLoop: a service past the crash-loop limit is "failed" in
+// status --json and health exits 1 naming it, run as uid 65534.
+func TestHealthCrashLoop(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.Script(t, r, "/etc/ignity/services/crash/run", "#!/bin/sh\nexit 1\n")
+		boottest.Script(t, r, "/etc/ignity/services/fine/run", "#!/bin/sh\nexec sleep 1000\n")
+		res := r.Boot(t, harness.Options{Timeout: 20 * time.Second, Env: boottest.Env("IGNITY_SERVICE_MAX_DEATHS=2", "IGNITY_RESTART_BACKOFF_MAX=0")}, "/init", "sh", "-c", `
+			i=0; while [ ! -e /run/ignity/.failed/crash ]; do i=$((i+1)); [ $i -gt 1500 ] && exit 99; sleep 0.01; done
+			s6-svwait -D -t 5000 /run/ignity/services-state/crash
+			`+probe+`; echo "health=$?"
+			echo "JSON $(ignity status --json)"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "crash: failed: died 2 times", "health=1")
+		boottest.WantNoOutput(t, res, "fine:")
+		_, js, _ := strings.Cut(res.Stdout, "JSON ")
+		js, _, _ = strings.Cut(js, "\n")
+		var rep struct {
+			Services []struct{ Name, State string } `json:"services"`
+		}
+		if err := json.Unmarshal([]byte(js), &rep); err != nil || len(rep.Services) != 2 || rep.Services[0].Name != "crash" || rep.Services[0].State != "failed" || rep.Services[1].State != "up" {
+			t.Errorf("status --json: %v %q", err, js)
 		}
 	})
 }
