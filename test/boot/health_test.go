@@ -2,6 +2,7 @@ package boot_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func statusAndHealth(t *testing.T, o harness.Options) {
 			i=0; until `+probe+` >/dev/null; do i=$((i+1)); [ $i -gt 500 ] && exit 98; sleep 0.01; done
 			echo "health-ok=$?"
 			echo "JSON $(ignity status --json)"
+			echo "SVSTAT $(s6-svstat -o pid,wantedup /run/ignity/services-state/web)"
 			ignity status
 			s6-svc -d /run/ignity/services-state/other && s6-svwait -D -t 5000 /run/ignity/services-state/other
 			`+probe+`; echo "health-after-down=$?"
@@ -71,6 +73,14 @@ func statusAndHealth(t *testing.T, o harness.Options) {
 		}
 		if rep.Version != 1 || len(rep.Services) != 2 || rep.Cmd == nil || rep.Cmd.State != "up" || rep.Cmd.Pid <= 0 {
 			t.Fatalf("status --json: %+v", rep)
+		}
+		// The parser of supervise/status against s6-svstat's own reading.
+		_, sv, _ := strings.Cut(res.Stdout, "SVSTAT ")
+		sv, _, _ = strings.Cut(sv, "\n")
+		for _, s := range rep.Services {
+			if s.Name == "web" && sv != strconv.Itoa(s.Pid)+" true" {
+				t.Errorf("s6-svstat -o pid,wantedup says %q, status --json pid %d wanted_up %v", sv, s.Pid, s.WantedUp)
+			}
 		}
 		for _, s := range rep.Services {
 			if s.State != "up" || s.Pid <= 0 || !s.WantedUp || s.Restarts != 0 || s.UptimeMs < 0 || s.UptimeMs > 10000 {
