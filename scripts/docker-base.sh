@@ -1,6 +1,6 @@
 #!/bin/sh
 # docker-base.sh [KIND...]: make the local base images of ignity's Docker
-# tests, ignity-base:debian and ignity-base:busybox (default: both), without
+# tests, ignity-base:debian, ignity-base:busybox and ignity-base:web (default: all), without
 # a registry: the root filesystem scripts/mkrootfs.sh builds, imported with
 # `docker import`. ignity-base:busybox is what FROM scratch plus Debian's
 # busybox-static would give.
@@ -17,7 +17,12 @@ set -eu
 die() { echo "docker-base: $*" >&2; exit 111; }
 cd "$(dirname "$0")/.."
 cache=${IGNITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ignity}/rootfs
-kinds=${*:-debian busybox}
+kinds=${*:-debian busybox web}
+
+# The web base: Debian minbase with Debian's nginx, php-fpm and curl, for the
+# Docker tests of real daemons (health checks, nginx's recovery from kill -9).
+# debootstrap --include builds it from apt's cache when the packages are there.
+web_include=nginx,php-fpm,curl
 
 # rootfs KIND: make sure $cache/KIND is current; the caller holds its lock.
 # Same protocol as the harness: build beside it, retire the outdated tree
@@ -25,12 +30,22 @@ kinds=${*:-debian busybox}
 rootfs() {
 	dir=$cache/$1
 	want=$(sha256sum scripts/mkrootfs.sh | cut -d' ' -f1)
+	if [ "$1" = web ]; then
+		want=$(printf 'web %s %s' "$web_include" "$want" | sha256sum | cut -d' ' -f1)
+	fi
 	if [ -d "$dir" ] && [ "$(cat "$dir.stamp" 2>/dev/null)" = "$want" ]; then
 		return 0
 	fi
 	echo "docker-base: building the $1 root filesystem in $dir" >&2
 	build=$(mktemp -d "$cache/.$1.build-XXXXXX")
-	sh scripts/mkrootfs.sh "$1" "$build/root" || { rm -rf "$build"; die "mkrootfs.sh $1 failed"; }
+	if [ "$1" = web ]; then
+		debootstrap --variant=minbase --include="$web_include" bookworm "$build/root" >&2 ||
+			{ rm -rf "$build"; die "debootstrap --include=$web_include failed"; }
+		# debootstrap copies the host's resolver and name; the engine provides both.
+		rm -f "$build/root/etc/resolv.conf" "$build/root/etc/hostname"
+	else
+		sh scripts/mkrootfs.sh "$1" "$build/root" || { rm -rf "$build"; die "mkrootfs.sh $1 failed"; }
+	fi
 	if [ -e "$dir" ]; then
 		mv "$dir" "$cache/.$1.old-$(date +%s)"
 	fi
@@ -41,8 +56,8 @@ rootfs() {
 
 for kind in $kinds; do
 	case $kind in
-	debian | busybox) ;;
-	*) echo "docker-base: unknown kind \"$kind\" (debian or busybox)" >&2; exit 100 ;;
+	debian | busybox | web) ;;
+	*) echo "docker-base: unknown kind \"$kind\" (debian, busybox or web)" >&2; exit 100 ;;
 	esac
 	tag=ignity-base:$kind
 	mkdir -p "$cache" || die "cannot create $cache"

@@ -61,6 +61,12 @@ func table() []applet {
 		{name: "check", usage: "check [--root DIR]: validate the image's ignity configuration without running it; exit 1 on problems", run: func(a []string) error {
 			return applets.Check(a, os.Stdout)
 		}},
+		{name: "status", usage: "status [--json]: one line per service and for the CMD: state, pid, uptime, restarts, last exit, wanted up, essential", run: func(a []string) error {
+			return applets.Status(l, a, os.Stdout)
+		}},
+		{name: "health", usage: "health: exit 0 when every service that should be up is up (and ready) and its health program passes; else name them, exit 1", run: func(a []string) error {
+			return applets.Health(l, a, os.Stdout)
+		}},
 		{name: "with-retries", usage: "with-retries [-n N] [-t MS] PROG...: run PROG until it succeeds, at most N+1 times, each for at most MS ms", run: applets.WithRetries},
 		{name: "stage2", hidden: true, run: func(a []string) error {
 			return applets.ExitCode(stages.Stage2(sys(), dashdash(a), os.NewFile(3, "s6-svscan-ready")))

@@ -18,7 +18,7 @@ import (
 var s6Files = []string{
 	"run", "finish", "down", "log",
 	"notification-fd", "lock-fd", "timeout-kill", "timeout-finish", "max-death-tally", "down-signal",
-	"supervise", "event", "template", "instance", "instances", "data", "env",
+	"health", "supervise", "event", "template", "instance", "instances", "data", "env",
 	// ignity's own (README "Restarts").
 	"essential", "keep-leftovers", "max-deaths",
 }
@@ -89,6 +89,10 @@ func (c *checker) serviceDir(dir, res, sub string) {
 		c.add(Error, dir, 0, "no run program: s6 starts a service by executing its run file (add an executable run)")
 	}
 	if e, ok := look("finish"); ok {
+		c.program(e)
+	}
+	// health: ignity health runs it (executable, its #! interpreter present).
+	if e, ok := look("health"); ok && sub == "" {
 		c.program(e)
 	}
 	if sub == "" && present["log"] {

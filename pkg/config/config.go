@@ -24,6 +24,7 @@ type Config struct {
 	Verbosity          int           // 0 silent, 1 the [supervisor/...] lines, 2 debug
 	ContinueOnFailure  bool          // IGNITY_BEHAVIOUR_IF_STAGE2_FAILS 0 or 1 (2, the default, stops)
 	InitMax            time.Duration // IGNITY_INIT_MAXTIME, per init script
+	HealthTimeout      time.Duration // IGNITY_HEALTH_TIMEOUT, per health program; 0 = no limit
 
 	// Services' restarts (see the README's "Restarts" section).
 	LeftoverGrace time.Duration // IGNITY_SERVICE_LEFTOVER_GRACE: TERM to KILL of a dead run's group
@@ -49,6 +50,7 @@ var knobs = []knob{
 	{"IGNITY_BEHAVIOUR_IF_STAGE2_FAILS", "2", func(c *Config, v string) (err error) { c.ContinueOnFailure, err = policy(v); return }},
 	{"IGNITY_CMD_WAIT_FOR_SERVICES", "0", func(c *Config, v string) (err error) { c.CmdWaitForServices, err = flag(v); return }},
 	{"IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME", "5000", func(c *Config, v string) (err error) { c.CmdWaitMax, err = millis(v); return }},
+	{"IGNITY_HEALTH_TIMEOUT", "2000", func(c *Config, v string) (err error) { c.HealthTimeout, err = millis(v); return }},
 	{"IGNITY_INIT_MAXTIME", "0", func(c *Config, v string) (err error) { c.InitMax, err = millis(v); return }},
 	{"IGNITY_KILL_FINALIZE_MAXTIME", "5000", func(c *Config, v string) (err error) { c.FinalizeMax, err = millis(v); return }},
 	{"IGNITY_KILL_GRACETIME", "3000", func(c *Config, v string) (err error) { c.KillGrace, err = millis(v); return }},

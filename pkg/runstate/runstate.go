@@ -334,6 +334,16 @@ func pid(v string) (int, error) {
 	return n, nil
 }
 
+// CmdSince is when the CMD's group was recorded: its start, to within the
+// few microseconds between its spawn and CmdStarted.
+func (s State) CmdSince() (time.Time, bool) {
+	st, err := os.Stat(s.path(fileCmd))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return st.ModTime(), true
+}
+
 // Services' restart history, kept by each service's finish (a transient
 // process per death) in .restarts/NAME, and the permanent failures, one
 // file per failed service in .failed/NAME holding why. Both are readable

@@ -146,6 +146,16 @@ func Install(dir, scandir, name string, grace time.Duration) error {
 		if !isDir(d) {
 			continue
 		}
+		// supervise/ made before s6-supervise does, searchable by every
+		// uid (s6-svperms -o's mode): its status is then readable by ignity
+		// health from any uid. s6-supervise keeps a supervise/ it finds.
+		// It is the directory s6-supervise would create anyway: no extra inode.
+		if err := os.Mkdir(filepath.Join(d, "supervise"), 0o711); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if err := os.Chmod(filepath.Join(d, "supervise"), 0o711); err != nil {
+			return err
+		}
 		p := filepath.Join(d, "timeout-kill")
 		if exists(p) {
 			continue
@@ -158,12 +168,12 @@ func Install(dir, scandir, name string, grace time.Duration) error {
 }
 
 // LinkPrograms replaces the programs of the service dir dir (run, finish,
-// and those of log/) by symlinks to the same files under origin, the
+// health, and those of log/) by symlinks to the same files under origin, the
 // image's copy. For a scandir on a noexec mount: exec resolves symlinks,
 // so the programs then run from the image's filesystem.
 func LinkPrograms(dir, origin string) error {
 	var errs []error
-	for _, rel := range []string{"run", "finish", "log/run", "log/finish"} {
+	for _, rel := range []string{"run", "finish", "health", "log/run", "log/finish"} {
 		src := filepath.Join(origin, rel)
 		if _, err := os.Stat(src); err != nil {
 			continue

@@ -1,0 +1,100 @@
+package applets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/svc"
+)
+
+// Health is `ignity health`: exit 0 when every service that should be up
+// is up (ready, with notification-fd), none failed, and each health
+// program exits 0 within IGNITY_HEALTH_TIMEOUT; else one line per failing
+// service on w and exit 1. It reads supervise/status itself: with no
+// health program it is one process. Nothing but 0 or 1 comes out.
+func Health(l layout.Layout, args []string, w io.Writer) error {
+	if len(args) > 0 {
+		fmt.Fprintf(w, "health: unexpected argument %q\n", args[0])
+		return ExitCode(1)
+	}
+	if bad := Unhealthy(l); len(bad) > 0 {
+		for _, line := range bad {
+			fmt.Fprintln(w, line)
+		}
+		return ExitCode(1)
+	}
+	return nil
+}
+
+// Unhealthy lists, one line each, the services that fail the check.
+func Unhealthy(l layout.Layout) []string {
+	cfg, err := runstate.New(l.Run()).Config()
+	if err != nil {
+		return []string{fmt.Sprintf("ignity: %v", err)}
+	}
+	list, err := svc.List(l.Scandir())
+	if err != nil {
+		return []string{fmt.Sprintf("ignity: read the services of %s: %v", l.Scandir(), err)}
+	}
+	rs := runstate.New(l.Run())
+	now := time.Now()
+	var out []string
+	for _, s := range list {
+		st, err := svc.ReadStatus(s.Dir)
+		switch {
+		case err != nil:
+			out = append(out, fmt.Sprintf("%s: not supervised: %v", s.Name, err))
+			continue
+		case hasFailed(rs, s.Name):
+			why, _ := failed(rs, s.Name)
+			out = append(out, fmt.Sprintf("%s: failed: %s", s.Name, why))
+			continue
+		case !st.WantUp:
+			continue // taken down (s6-svc -d, a down file): not wanted up
+		case !st.Up():
+			code, sig := st.Exit()
+			out = append(out, fmt.Sprintf("%s: down, wanted up (last exit %s)", s.Name, (&LastExit{code, sig}).String()))
+			continue
+		case inBackoff(rs, s.Name, now):
+			left, _ := backoff(rs, s.Name, now)
+			out = append(out, fmt.Sprintf("%s: restart backoff: starting again in %d ms", s.Name, left.Milliseconds()))
+			continue
+		case s.Notify && !st.Ready():
+			out = append(out, s.Name+": up but not ready (notification-fd)")
+			continue
+		}
+		prog := filepath.Join(s.Dir, "health")
+		if !executable(prog) {
+			continue
+		}
+		ctx := context.Background()
+		if cfg.HealthTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, cfg.HealthTimeout)
+			defer cancel()
+		}
+		c := exec.CommandContext(ctx, prog)
+		c.Dir = s.Dir
+		c.Stdin, c.Stdout, c.Stderr = nil, nil, os.Stderr
+		err = c.Run()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			out = append(out, fmt.Sprintf("%s: %s did not exit within IGNITY_HEALTH_TIMEOUT=%d ms", s.Name, prog, cfg.HealthTimeout.Milliseconds()))
+		case errors.As(err, &ee):
+			out = append(out, fmt.Sprintf("%s: %s exited %d", s.Name, prog, ee.ExitCode()))
+		default:
+			out = append(out, fmt.Sprintf("%s: %s: %v", s.Name, prog, err))
+		}
+	}
+	return out
+}

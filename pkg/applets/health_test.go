@@ -1,0 +1,89 @@
+package applets
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/runstate"
+)
+
+// writeStatus writes a supervise/status as s6-supervise 2.13 packs it.
+func writeStatus(t *testing.T, dir string, pid int, wstat uint16, flags byte, since time.Time) {
+	t.Helper()
+	b := make([]byte, 43)
+	for _, off := range []int{0, 12} {
+		binary.BigEndian.PutUint64(b[off:], uint64(1<<62+since.Unix()+37))
+	}
+	binary.BigEndian.PutUint64(b[24:], uint64(pid))
+	binary.BigEndian.PutUint64(b[32:], uint64(pid))
+	binary.BigEndian.PutUint16(b[40:], wstat)
+	b[42] = flags
+	if err := os.MkdirAll(filepath.Join(dir, "supervise"), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "supervise", "status"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHealthAndStatus(t *testing.T) {
+	l := layout.Layout{Root: t.TempDir()}
+	os.MkdirAll(l.Scandir(), 0o755)
+	os.WriteFile(filepath.Join(l.Run(), ".boot"), []byte("svscan=1\nstage2=2\nIGNITY_HEALTH_TIMEOUT=100\n"), 0o644)
+	now := time.Now()
+	svc := func(name string) string { d := filepath.Join(l.Scandir(), name); os.MkdirAll(d, 0o755); return d }
+	writeStatus(t, svc("up"), 42, 0, 4, now.Add(-3*time.Second))
+	writeStatus(t, svc("crashed"), 0, 3<<8, 4|8, now) // down, wanted up
+	writeStatus(t, svc("taken-down"), 0, 15, 8, now)  // s6-svc -d
+	writeStatus(t, svc("unready"), 7, 0, 4, now)      // notification-fd, not ready
+	os.WriteFile(filepath.Join(l.Scandir(), "unready", "notification-fd"), []byte("3\n"), 0o644)
+	d := svc("sick")
+	writeStatus(t, d, 9, 0, 4, now)
+	os.WriteFile(filepath.Join(d, "health"), []byte("#!/bin/sh\nexit 4\n"), 0o755)
+	d = svc("slow")
+	writeStatus(t, d, 10, 0, 4, now)
+	os.WriteFile(filepath.Join(d, "health"), []byte("#!/bin/sh\nexec sleep 5\n"), 0o755)
+
+	writeStatus(t, svc("looped"), 0, 1<<8, 8, now) // finish exited 125: down, not wanted up
+	if err := runstate.New(l.Run()).MarkFailed("looped", "died 5 times within 60 s"); err != nil {
+		t.Fatal(err)
+	}
+
+	got := strings.Join(Unhealthy(l), "\n")
+	for _, want := range []string{"crashed: down, wanted up (last exit 3)", "unready: up but not ready", "sick/health exited 4", "slow/health did not exit within IGNITY_HEALTH_TIMEOUT=100 ms", "looped: failed: died 5 times"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("health: no %q in:\n%s", want, got)
+		}
+	}
+	for _, no := range []string{"up:", "taken-down"} {
+		if strings.Contains(got, no) {
+			t.Errorf("health names %q:\n%s", no, got)
+		}
+	}
+
+	r, err := Collect(l, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]Entry{}
+	for _, e := range r.Services {
+		states[e.Name] = e
+	}
+	if e := states["up"]; e.State != "up" || e.Pid != 42 || e.UptimeMs < 2900 || e.UptimeMs > 4100 || !e.WantedUp {
+		t.Errorf("up: %+v", e)
+	}
+	if e := states["taken-down"]; e.State != "down" || e.WantedUp || e.Pid != 0 {
+		t.Errorf("taken-down: %+v", e)
+	}
+	if e := states["looped"]; e.State != "failed" {
+		t.Errorf("looped: %+v", e)
+	}
+	if r.Version != 1 || r.Cmd != nil {
+		t.Errorf("report: %+v", r)
+	}
+}

@@ -1,0 +1,223 @@
+package applets
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/svc"
+	"golang.org/x/sys/unix"
+)
+
+// StatusVersion is the version of `ignity status --json`'s schema. Later
+// versions only add fields.
+const StatusVersion = 1
+
+// Report is `ignity status --json`.
+type Report struct {
+	Version  int     `json:"version"`
+	Services []Entry `json:"services"`
+	Cmd      *Entry  `json:"cmd"` // null when no CMD runs
+}
+
+// Entry is one service, or the CMD.
+type Entry struct {
+	Name     string `json:"name"`
+	State    string `json:"state"` // up, ready, down, finishing, backoff, failed
+	Pid      int    `json:"pid"`   // 0 when down
+	UptimeMs int64  `json:"uptime_ms"`
+	// Restarts counts the deaths of run that s6 keeps (supervise/death_tally):
+	// capped at max-death-tally (default 100, at most 4096).
+	Restarts  int       `json:"restarts"`
+	LastExit  *LastExit `json:"last_exit"` // null when it never exited
+	WantedUp  bool      `json:"wanted_up"`
+	Essential bool      `json:"essential"`
+	Notify    bool      `json:"notify"` // has notification-fd: "ready" is meaningful
+	Health    bool      `json:"health"` // has a health program
+}
+
+// LastExit is how the last run ended: code, or signal (code -1).
+type LastExit struct {
+	Code   int `json:"code"`
+	Signal int `json:"signal"`
+}
+
+func (e *LastExit) String() string {
+	if e == nil {
+		return "-"
+	}
+	if e.Signal != 0 {
+		return "SIG" + strings.TrimPrefix(unix.SignalName(unix.Signal(e.Signal)), "SIG")
+	}
+	return strconv.Itoa(e.Code)
+}
+
+// Status is `ignity status [--json]`.
+func Status(l layout.Layout, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return UsageError(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return UsageError("unexpected argument " + fs.Arg(0))
+	}
+	r, err := Collect(l, time.Now())
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(w)
+		return enc.Encode(r)
+	}
+	fmt.Fprintf(w, "%-20s %-9s %7s %10s %8s %6s %5s %s\n", "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT", "WANT", "ESSENTIAL")
+	lines := r.Services
+	if r.Cmd != nil {
+		lines = append(lines, *r.Cmd)
+	}
+	for _, e := range lines {
+		fmt.Fprintf(w, "%-20s %-9s %7d %9.1fs %8d %6s %5s %v\n", e.Name, e.State, e.Pid,
+			float64(e.UptimeMs)/1000, e.Restarts, e.LastExit.String(), yesNo(e.WantedUp), yesNo(e.Essential))
+	}
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// Collect reads the state of every service of the scandir, and of the CMD.
+func Collect(l layout.Layout, now time.Time) (Report, error) {
+	r := Report{Version: StatusVersion, Services: []Entry{}}
+	list, err := svc.List(l.Scandir())
+	if err != nil {
+		return r, fmt.Errorf("read the services of %s: %w", l.Scandir(), err)
+	}
+	rs := runstate.New(l.Run())
+	for _, s := range list {
+		r.Services = append(r.Services, entry(rs, s, now))
+	}
+	r.Cmd = cmdEntry(rs, now)
+	return r, nil
+}
+
+func entry(rs runstate.State, s svc.Service, now time.Time) Entry {
+	e := Entry{
+		Name:      s.Name,
+		Notify:    s.Notify,
+		Essential: exists(filepath.Join(s.Dir, "essential")),
+		Health:    executable(filepath.Join(s.Dir, "health")),
+		Restarts:  svc.Deaths(s.Dir),
+	}
+	// ignity's own count, when its finish kept one: not capped by s6's
+	// max-death-tally.
+	if r, ok, err := rs.Restarts(s.Name); err == nil && ok {
+		e.Restarts = r.Deaths
+	}
+	st, err := svc.ReadStatus(s.Dir)
+	if err != nil {
+		e.State = "down" // not supervised yet
+		return e
+	}
+	e.WantedUp = st.WantUp
+	if !st.Since.IsZero() {
+		e.UptimeMs = max(now.Sub(st.Since).Milliseconds(), 0)
+	}
+	if e.Restarts > 0 || !st.Up() {
+		code, sig := st.Exit()
+		if e.Restarts > 0 || st.Since.Unix() > 0 {
+			e.LastExit = &LastExit{Code: code, Signal: sig}
+		}
+	}
+	switch {
+	case hasFailed(rs, s.Name):
+		e.State = "failed"
+	case inBackoff(rs, s.Name, now):
+		e.State = "backoff"
+	case st.Finishing:
+		e.State = "finishing"
+	case st.Up() && s.Notify && st.Ready():
+		e.State = "ready"
+	case st.Up():
+		e.State = "up"
+		e.Pid = st.Pid
+	default:
+		e.State = "down"
+	}
+	if st.Up() {
+		e.Pid = st.Pid
+	} else {
+		e.UptimeMs = 0
+	}
+	if e.Restarts == 0 {
+		e.LastExit = nil
+	}
+	return e
+}
+
+// failed reports a service marked permanently failed by ignity's
+// crash-loop limit: /run/ignity/.failed/NAME (runstate.Failed), written by
+// the service's finish, which then exits 125 (s6's permanent failure).
+func failed(rs runstate.State, name string) (string, bool) {
+	return rs.Failed(name)
+}
+
+// backoff reports a service whose run waits before the real program (the
+// restart backoff lives in run, so s6 reports it up meanwhile): its
+// restart record (/run/ignity/.restarts/NAME) holds an until= in the
+// future. It returns how long the wait has left.
+func backoff(rs runstate.State, name string, now time.Time) (time.Duration, bool) {
+	r, ok, err := rs.Restarts(name)
+	if err != nil || !ok || !r.Until.After(now) {
+		return 0, false
+	}
+	return r.Until.Sub(now), true
+}
+
+// cmdEntry is the CMD while it runs, nil otherwise.
+func cmdEntry(rs runstate.State, now time.Time) *Entry {
+	pgid, ok := rs.CmdGroup()
+	if !ok {
+		return nil
+	}
+	e := &Entry{Name: "CMD", State: "up", Pid: pgid, WantedUp: true, Essential: true}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pgid)); err == nil && len(b) > 0 {
+		e.Name = "CMD " + filepath.Base(strings.SplitN(string(b), "\x00", 2)[0])
+	}
+	if err := unix.Kill(pgid, 0); err == unix.ESRCH {
+		e.State, e.Pid = "down", 0
+	}
+	if since, ok := rs.CmdSince(); ok && e.State == "up" {
+		e.UptimeMs = max(now.Sub(since).Milliseconds(), 0)
+	}
+	return e
+}
+
+func hasFailed(rs runstate.State, name string) bool { _, ok := failed(rs, name); return ok }
+
+func inBackoff(rs runstate.State, name string, now time.Time) bool {
+	_, ok := backoff(rs, name, now)
+	return ok
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+func executable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0
+}
