@@ -1,6 +1,7 @@
 // Command ignity is ignity's one binary. It is installed as /init (the
 // container's PID 1), as /usr/bin/ignity, and under the names of its
-// helpers (with-env, load-envfile, fix-perms, preboot, with-retries); it
+// helpers (with-env, load-envfile, fix-perms, preboot, with-retries,
+// logutil-service), and as the run of services whose output it prefixes; it
 // runs the applet named by argv[0], or by argv[1] when called as ignity.
 //
 // Exit codes: 0 ok; 100 usage or configuration error; 111 system failure;
@@ -19,7 +20,9 @@ import (
 
 	"github.com/ignity/ignity/pkg/applets"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/stages"
+	"golang.org/x/sys/unix"
 )
 
 // version is set at build time (-ldflags -X main.version=...).
@@ -61,9 +64,15 @@ func table() []applet {
 		{name: "check", usage: "check [--root DIR]: validate the image's ignity configuration without running it; exit 1 on problems", run: func(a []string) error {
 			return applets.Check(a, os.Stdout)
 		}},
+		{name: "logutil-service", usage: "logutil-service [-f FIFO] DIR: exec s6-log into DIR with IGNITY_LOGGING_SCRIPT, as nobody when root (for a one-line log/run)", run: func(a []string) error {
+			return applets.LogutilService(l, a, unix.Exec)
+		}},
 		{name: "with-retries", usage: "with-retries [-n N] [-t MS] PROG...: run PROG until it succeeds, at most N+1 times, each for at most MS ms", run: applets.WithRetries},
 		{name: "stage2", hidden: true, run: func(a []string) error {
 			return applets.ExitCode(stages.Stage2(sys(), dashdash(a), os.NewFile(3, "s6-svscan-ready")))
+		}},
+		{name: "log-prefixer", hidden: true, run: func(a []string) error {
+			return logprefix.Main(dashdash(a), os.Stdout, os.Stderr)
 		}},
 		{name: "stage3", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.Stage3(sys())) }},
 		{name: "cmd-exit", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.CmdExit(sys(), dashdash(a))) }},
@@ -81,6 +90,13 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		return h(stages.Default(self()))
 	}
 	name := filepath.Base(argv[0])
+	if name == "run" && logprefix.Prefixed(".") {
+		// s6-supervise runs ./run in a service dir that IGNITY_LOG_PREFIX
+		// made prefixed: redirect, then exec the service's own run.
+		err := logprefix.Exec(argv, os.Environ())
+		fmt.Fprintf(stderr, "ignity: run: %v\n", err)
+		return 111
+	}
 	args := argv[1:]
 	if name == "ignity" || name == "ignity-init" {
 		if len(args) == 0 {
