@@ -55,7 +55,7 @@ release() {
 	cp -a "$work/skaware/." "$root/"
 	install -m 0755 "$work/ignity" "$root/usr/bin/ignity"
 	ln -s usr/bin/ignity "$root/init"
-	for applet in with-env load-envfile fix-perms preboot with-retries; do
+	for applet in with-env load-envfile fix-perms preboot with-retries logutil-service; do
 		ln -s ignity "$root/usr/bin/$applet"
 	done
 	mkdir -p "$root/usr/src"

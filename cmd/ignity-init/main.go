@@ -1,6 +1,7 @@
 // Command ignity is ignity's one binary. It is installed as /init (the
 // container's PID 1), as /usr/bin/ignity, and under the names of its
-// helpers (with-env, load-envfile, fix-perms, preboot, with-retries); it
+// helpers (with-env, load-envfile, fix-perms, preboot, with-retries,
+// logutil-service), and as the run of services whose output it prefixes; it
 // runs the applet named by argv[0], or by argv[1] when called as ignity.
 //
 // Exit codes: 0 ok; 100 usage or configuration error; 111 system failure;
@@ -19,7 +20,9 @@ import (
 
 	"github.com/ignity/ignity/pkg/applets"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/stages"
+	"golang.org/x/sys/unix"
 )
 
 // version is set at build time (-ldflags -X main.version=...).
@@ -67,9 +70,15 @@ func table() []applet {
 		{name: "health", usage: "health: exit 0 when every service that should be up is up (and ready) and its health program passes; else name them, exit 1", run: func(a []string) error {
 			return applets.Health(l, a, os.Stdout)
 		}},
+		{name: "logutil-service", usage: "logutil-service [-f FIFO] DIR: exec s6-log into DIR with IGNITY_LOGGING_SCRIPT, as nobody when root (for a one-line log/run)", run: func(a []string) error {
+			return applets.LogutilService(l, a, unix.Exec)
+		}},
 		{name: "with-retries", usage: "with-retries [-n N] [-t MS] PROG...: run PROG until it succeeds, at most N+1 times, each for at most MS ms", run: applets.WithRetries},
 		{name: "stage2", hidden: true, run: func(a []string) error {
 			return applets.ExitCode(stages.Stage2(sys(), dashdash(a), os.NewFile(3, "s6-svscan-ready")))
+		}},
+		{name: "log-prefixer", hidden: true, run: func(a []string) error {
+			return logprefix.Main(dashdash(a), os.Stdout, os.Stderr)
 		}},
 		{name: "stage3", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.Stage3(sys())) }},
 		{name: "cmd-exit", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.CmdExit(sys(), dashdash(a))) }},

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Config holds the knobs. Durations of 0 keep the original ignity's
@@ -34,6 +36,10 @@ type Config struct {
 	MaxDeaths     int           // IGNITY_SERVICE_MAX_DEATHS: crash-loop limit; 0 = none
 	DeathsWindow  time.Duration // IGNITY_SERVICE_DEATHS_WINDOW, whole seconds
 
+	LogPrefix     bool        // IGNITY_LOG_PREFIX: prefix unlogged services' lines with their name
+	LoggingScript []string    // IGNITY_LOGGING_SCRIPT: s6-log's directives for logutil-service
+	CmdStopSignal unix.Signal // IGNITY_CMD_STOP_SIGNAL: what the CMD gets at shutdown
+
 	User string // account created for USERMAP_UID/USERMAP_GID
 	UID  int
 	GID  int
@@ -52,8 +58,11 @@ var knobs = []knob{
 	{"IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME", "5000", func(c *Config, v string) (err error) { c.CmdWaitMax, err = millis(v); return }},
 	{"IGNITY_HEALTH_TIMEOUT", "2000", func(c *Config, v string) (err error) { c.HealthTimeout, err = millis(v); return }},
 	{"IGNITY_INIT_MAXTIME", "0", func(c *Config, v string) (err error) { c.InitMax, err = millis(v); return }},
+	{"IGNITY_CMD_STOP_SIGNAL", "TERM", func(c *Config, v string) (err error) { c.CmdStopSignal, err = Signal(v); return }},
 	{"IGNITY_KILL_FINALIZE_MAXTIME", "5000", func(c *Config, v string) (err error) { c.FinalizeMax, err = millis(v); return }},
 	{"IGNITY_KILL_GRACETIME", "3000", func(c *Config, v string) (err error) { c.KillGrace, err = millis(v); return }},
+	{"IGNITY_LOG_PREFIX", "0", func(c *Config, v string) (err error) { c.LogPrefix, err = flag(v); return }},
+	{"IGNITY_LOGGING_SCRIPT", DefaultLoggingScript, func(c *Config, v string) (err error) { c.LoggingScript, err = loggingScript(v); return }},
 	{"IGNITY_SERVICES_GRACETIME", "5000", func(c *Config, v string) (err error) { c.ServicesGrace, err = millis(v); return }},
 	{"IGNITY_RESTART_BACKOFF_AFTER", "3", func(c *Config, v string) (err error) { c.BackoffAfter, err = count(v, MaxDeathsLimit); return }},
 	{"IGNITY_RESTART_BACKOFF_MAX", "30000", func(c *Config, v string) (err error) { c.BackoffMax, err = millis(v); return }},
@@ -239,4 +248,86 @@ func id(v string) (int, error) {
 		return 0, errors.New("want a numeric id (0 or more)")
 	}
 	return int(n), nil
+}
+
+// DefaultLoggingScript is s6-overlay's default for logutil-service: keep
+// 20 archived files of at most 1 MB each, and prefix every line with an
+// ISO 8601 timestamp.
+const DefaultLoggingScript = "n20 s1000000 T"
+
+// Signal reads a signal as IGNITY_CMD_STOP_SIGNAL takes it: a name with
+// or without SIG ("QUIT", "SIGQUIT", any case) or a number from 1 to 64.
+func Signal(v string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 1 || n > 64 {
+			return 0, errors.New("want a signal number from 1 to 64, or a name such as TERM or QUIT")
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(v)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, errors.New("want a signal name such as TERM or QUIT (SIGQUIT works too), or a number")
+}
+
+// loggingScript splits IGNITY_LOGGING_SCRIPT into s6-log's directives and
+// checks those it can cheaply: what s6-log would refuse at start, once
+// per restart, in a loop. The directory is logutil-service's to add.
+func loggingScript(v string) ([]string, error) {
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return nil, errors.New("want s6-log directives, e.g. " + strconv.Quote(DefaultLoggingScript))
+	}
+	if strings.ContainsAny(v, "\n\r") {
+		return nil, errors.New("want the directives on one line")
+	}
+	for _, d := range f {
+		if err := directive(d); err != nil {
+			return nil, fmt.Errorf("directive %q: %w", d, err)
+		}
+	}
+	return f, nil
+}
+
+// directive checks one s6-log directive (see s6-log's documentation):
+// the settings must carry the number they set, within s6-log's range;
+// regular expressions, processors, prefixes and destinations are left to
+// s6-log.
+func directive(d string) error {
+	number := func(what string, lo, hi uint64) error {
+		n, err := strconv.ParseUint(d[1:], 10, 63)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want %c followed by %s, from %d to %d", d[0], what, lo, hi)
+		}
+		return nil
+	}
+	const most = 1<<63 - 1
+	switch d[0] {
+	case 'n':
+		return number("the number of archived files to keep", 0, most)
+	case 's':
+		return number("the size of current that triggers a rotation, in bytes", 4096, 268435455)
+	case 'S':
+		return number("the largest total size of the archive, in bytes", 0, most)
+	case 'l':
+		return number("the rotation tolerance, in bytes", 0, most)
+	case 'r':
+		return number("the retry cooldown, in milliseconds", 0, most)
+	case 'E':
+		return number("the alert size, in bytes", 0, most)
+	case '^':
+		return number("the status size, in bytes", 0, most)
+	case 't', 'T', 'f', '1', '2':
+		if len(d) > 1 {
+			return fmt.Errorf("%c takes no argument", d[0])
+		}
+	case '+', '-', 'p', '!', '?', '=', '.', '/':
+	default:
+		return errors.New("not an s6-log directive (see s6-log's documentation)")
+	}
+	return nil
 }

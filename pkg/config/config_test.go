@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestParse(t *testing.T) {
@@ -44,6 +46,30 @@ func TestParse(t *testing.T) {
 			env:     []string{"IGNITY_KILL_GRACETIME=3s", "USERMAP_UID=-1", "IGNITY_SKIP_PERMS=yes"},
 			wantErr: []string{`IGNITY_KILL_GRACETIME="3s"`, `USERMAP_UID="-1"`, `IGNITY_SKIP_PERMS="yes"`},
 		},
+		{
+			name: "log prefix, logging script and stop signal defaults",
+			want: func(c Config) bool {
+				return !c.LogPrefix && strings.Join(c.LoggingScript, " ") == "n20 s1000000 T" && c.CmdStopSignal == unix.SIGTERM
+			},
+		},
+		{
+			name: "log prefix, logging script and stop signal",
+			env:  []string{"IGNITY_LOG_PREFIX=1", "IGNITY_LOGGING_SCRIPT= n3  s4096 t +^x -y p[x] !gzip ?sh =st 1 2 f E0 ^0 S0 l0 r50 ", "IGNITY_CMD_STOP_SIGNAL=quit"},
+			want: func(c Config) bool {
+				return c.LogPrefix && len(c.LoggingScript) == 17 && c.LoggingScript[0] == "n3" && c.CmdStopSignal == unix.SIGQUIT
+			},
+		},
+		{name: "stop signal by number", env: []string{"IGNITY_CMD_STOP_SIGNAL=3"}, want: func(c Config) bool { return c.CmdStopSignal == unix.SIGQUIT }},
+		{name: "stop signal SIG name", env: []string{"IGNITY_CMD_STOP_SIGNAL=SIGUSR1"}, want: func(c Config) bool { return c.CmdStopSignal == unix.SIGUSR1 }},
+		{name: "bad stop signal", env: []string{"IGNITY_CMD_STOP_SIGNAL=QUITT"}, wantErr: []string{`IGNITY_CMD_STOP_SIGNAL="QUITT"`, "signal name"}},
+		{name: "stop signal out of range", env: []string{"IGNITY_CMD_STOP_SIGNAL=65"}, wantErr: []string{`IGNITY_CMD_STOP_SIGNAL="65"`}},
+		{name: "bad log prefix", env: []string{"IGNITY_LOG_PREFIX=yes"}, wantErr: []string{`IGNITY_LOG_PREFIX="yes"`, "want 0 or 1"}},
+		{name: "blank logging script", env: []string{"IGNITY_LOGGING_SCRIPT=  "}, wantErr: []string{`IGNITY_LOGGING_SCRIPT="  "`, "want s6-log directives"}},
+		{name: "logging script on two lines", env: []string{"IGNITY_LOGGING_SCRIPT=n2\ns5000"}, wantErr: []string{`IGNITY_LOGGING_SCRIPT=`, "one line"}},
+		{name: "logging script size too small", env: []string{"IGNITY_LOGGING_SCRIPT=n2 s100"}, wantErr: []string{`IGNITY_LOGGING_SCRIPT="n2 s100"`, `directive "s100"`, "4096"}},
+		{name: "logging script with a bad count", env: []string{"IGNITY_LOGGING_SCRIPT=nx T"}, wantErr: []string{`directive "nx"`}},
+		{name: "logging script with an unknown directive", env: []string{"IGNITY_LOGGING_SCRIPT=n2 x T"}, wantErr: []string{`directive "x"`, "not an s6-log directive"}},
+		{name: "logging script T with an argument", env: []string{"IGNITY_LOGGING_SCRIPT=Tx"}, wantErr: []string{`directive "Tx"`}},
 		{
 			name:    "bad user name",
 			env:     []string{"USER=a:b"},

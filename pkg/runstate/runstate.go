@@ -21,7 +21,8 @@
 //   - the container's exit status, written once: the first of the CMD's
 //     exit, a failed boot (and later writers) decides;
 //   - the first terminating signal that reached /init before s6-svscan
-//     was ready, replayed by stage2 as a shutdown request.
+//     was ready, replayed by stage2 as a shutdown request;
+//   - the log prefixer's pid, when IGNITY_LOG_PREFIX=1 started one.
 //
 // Every write's error is returned: a lost state file is a container that
 // stops with the wrong status, or does not stop.
@@ -49,6 +50,7 @@ const (
 	fileCmd    = ".cmd-pgid"     // the CMD's process group while it runs
 	fileExit   = ".exit-status"  // the container's exit status; first writer wins
 	fileEarly  = ".early-signal" // a terminating signal caught before s6-svscan was ready
+	filePrefix = ".prefixer-pid" // the log prefixer's pid (IGNITY_LOG_PREFIX=1)
 )
 
 // Reasons recorded by ignity's own paths. A signal handler records the
@@ -159,8 +161,8 @@ func (s State) Config() (config.Config, error) {
 // once (SIGABRT, to the pid stage1 recorded); later ones change nothing.
 // Only the first signals: a second SIGABRT could reach stage3 while its
 // Go runtime starts, before its handlers are set, and Go's default for
-// SIGABRT is to crash. Either way the CMD's group, when it runs, gets
-// SIGTERM now: it may take the longest to exit.
+// SIGABRT is to crash. Either way the CMD's group, when it runs, gets its
+// stop signal now (StopCmd): it may take the longest to exit.
 func (s State) RequestShutdown(reason string) error {
 	first, err := s.writeOnce(fileReason, reason)
 	if err != nil {
@@ -220,14 +222,21 @@ func (s State) CmdGroup() (int, bool) {
 	return n, err == nil
 }
 
-// StopCmd sends the CMD's group SIGTERM, then SIGCONT should it be
-// stopped, when a CMD runs.
+// StopCmd sends the CMD's group its stop signal, then SIGCONT should it
+// be stopped, when a CMD runs. The stop signal is IGNITY_CMD_STOP_SIGNAL
+// as stage1 recorded it (SIGTERM by default, and when the record cannot
+// be read), whatever signal started the shutdown: this is the one place
+// the CMD is told to stop.
 func (s State) StopCmd() error {
 	pgid, ok := s.CmdGroup()
 	if !ok {
 		return nil
 	}
-	return errors.Join(s.SignalCmd(pgid, unix.SIGTERM), s.SignalCmd(pgid, unix.SIGCONT))
+	sig := unix.SIGTERM
+	if cfg, err := s.Config(); err == nil && cfg.CmdStopSignal != 0 {
+		sig = cfg.CmdStopSignal
+	}
+	return errors.Join(s.SignalCmd(pgid, sig), s.SignalCmd(pgid, unix.SIGCONT))
 }
 
 // SignalCmd sends sig to the CMD's process group pgid. A group already
@@ -289,6 +298,26 @@ func (s State) Outcome(cmdRan bool) int {
 		return 128 + int(unix.SIGKILL)
 	}
 	return 0
+}
+
+// PrefixerStarted records the pid of the log prefixer, the one process
+// that prefixes the services' output (IGNITY_LOG_PREFIX=1), for stage3
+// to stop it after the services.
+func (s State) PrefixerStarted(pid int) error {
+	if err := os.WriteFile(s.path(filePrefix), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("record the log prefixer's pid: %w", err)
+	}
+	return nil
+}
+
+// Prefixer is the log prefixer's pid, when one was started.
+func (s State) Prefixer() (int, bool) {
+	v, ok := s.read(filePrefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := pid(v)
+	return n, err == nil
 }
 
 // SetEarlySignal records sig, a terminating signal /init caught before

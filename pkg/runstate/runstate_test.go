@@ -273,3 +273,52 @@ func TestSignalsRealProcess(t *testing.T) {
 		t.Errorf("StopCmd of a gone group: %v", err)
 	}
 }
+
+// TestStopCmdSignal: the CMD gets IGNITY_CMD_STOP_SIGNAL, whatever started
+// the shutdown, then SIGCONT; SIGTERM by default.
+func TestStopCmdSignal(t *testing.T) {
+	for _, tt := range []struct {
+		knob string
+		want string
+	}{
+		{"", "SIGTERM"},
+		{"IGNITY_CMD_STOP_SIGNAL=QUIT", "SIGQUIT"},
+		{"IGNITY_CMD_STOP_SIGNAL=SIGINT", "SIGINT"},
+		{"IGNITY_CMD_STOP_SIGNAL=10", "SIGUSR1"},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			rec := &signals{}
+			st := New(t.TempDir()).WithKill(rec.kill)
+			var knobs []string
+			if tt.knob != "" {
+				knobs = []string{tt.knob}
+			}
+			if err := st.WriteBoot(Boot{Svscan: svscanPid, Stage2: stage2Pid, Knobs: knobs}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.CmdStarted(cmdPgid); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.RequestShutdown("SIGTERM"); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{fmt.Sprintf("%d:%s", -cmdPgid, tt.want), fmt.Sprintf("%d:SIGCONT", -cmdPgid), fmt.Sprintf("%d:SIGABRT", svscanPid)}
+			if fmt.Sprint(rec.sent) != fmt.Sprint(want) {
+				t.Errorf("sent %q, want %q", rec.sent, want)
+			}
+		})
+	}
+}
+
+func TestPrefixer(t *testing.T) {
+	st := New(t.TempDir())
+	if _, ok := st.Prefixer(); ok {
+		t.Fatal("a prefixer before one was recorded")
+	}
+	if err := st.PrefixerStarted(123); err != nil {
+		t.Fatal(err)
+	}
+	if pid, ok := st.Prefixer(); !ok || pid != 123 {
+		t.Errorf("Prefixer() = %d, %v; want 123", pid, ok)
+	}
+}

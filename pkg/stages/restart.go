@@ -33,6 +33,7 @@ import (
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
@@ -230,7 +231,8 @@ func (f *finish) backoff(r *runstate.Restarts) {
 
 // save records r, and sets run to the wrapper when the next start waits.
 func (f *finish) save(r runstate.Restarts, wait bool) error {
-	return errors.Join(f.st.SetRestarts(f.name, r), svc.SetRunWrapped(".", f.sys.Exe, wait))
+	// A prefixed service's run stays ignity's, which redirects its output.
+	return errors.Join(f.st.SetRestarts(f.name, r), svc.SetRunWrapped(".", f.sys.Exe, wait || logprefix.Prefixed(".")))
 }
 
 // cleanup stops what the dead run left in its process group pgid:
@@ -340,6 +342,13 @@ func ServiceRun(sys System, args []string) int {
 	r, _, err := sys.state().Restarts(name)
 	if err != nil {
 		log.Error(err)
+	}
+	if logprefix.Prefixed(".") {
+		// IGNITY_LOG_PREFIX: the output goes to the prefixer's FIFOs.
+		if err := logprefix.Redirect(); err != nil {
+			log.Error(fmt.Errorf("run of %s: %w", name, err))
+			return ExitSystem
+		}
 	}
 	argv := user
 	path := user[0]

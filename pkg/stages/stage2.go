@@ -16,6 +16,7 @@ import (
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
@@ -172,14 +173,43 @@ func (b *stage2) initScripts() error {
 // s6-svscan pick them up.
 func (b *stage2) installServices() error {
 	b.log.Info("service", "Starting services")
-	if err := installServices(b.sys.Layout, b.cfg, b.noexec, b.sys.Exe); err != nil {
+	prefixed, err := installServices(b.sys.Layout, b.cfg, b.noexec, b.sys.Exe)
+	if err != nil {
 		return failWith(ExitUsage, err)
+	}
+	if err := b.startPrefixer(prefixed); err != nil {
+		return err
 	}
 	if err := svc.Send(svc.ScanControl(b.sys.Layout.Scandir()), "a"); err != nil {
 		return err
 	}
 	b.log.Info("service", "Services started")
 	return nil
+}
+
+// startPrefixer starts the log prefixer (IGNITY_LOG_PREFIX=1) on the
+// prefixed service dirs, before s6-svscan starts them, and records its
+// pid for stage3, which stops it after the services. It is the one Go
+// process that stays resident, and only with the knob on: one for all
+// services, with stdin from /dev/null and the container's stdout and
+// stderr. Its FIFOs need no order: see pkg/logprefix.
+func (b *stage2) startPrefixer(dirs []string) error {
+	if len(dirs) == 0 {
+		return nil
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	argv := append([]string{"log-prefixer", "--"}, dirs...)
+	// One thread is all it needs: it polls.
+	env := []string{"GOMAXPROCS=1"}
+	pid, err := proc.Spawn(b.sys.Exe, argv, env, []*os.File{null, os.Stdout, os.Stderr}, &syscall.SysProcAttr{Setpgid: true})
+	if err != nil {
+		return fmt.Errorf("start the log prefixer (IGNITY_LOG_PREFIX=1): %w", err)
+	}
+	return b.st.PrefixerStarted(pid)
 }
 
 func (b *stage2) waitServices() error {
@@ -290,16 +320,20 @@ func copyDir(src, dst string) error {
 // installServices moves every service dir into the scandir; each must
 // have a run program that can be executed. Each gets ignity's finish
 // (exe, see restart.go): the user's finish and run keep working under
-// the names svc.Wrap gives them.
-func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string) error {
+// the names svc.Wrap gives them. With IGNITY_LOG_PREFIX=1, each service
+// without a log/ is made prefixed too (its run is then exe, which
+// redirects its output, see ServiceRun and pkg/logprefix), and its dir in
+// the scandir returned.
+func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string) ([]string, error) {
 	entries, err := os.ReadDir(l.RunServices())
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var errs []error
+	var prefixed []string
 	for _, e := range entries {
 		if e.Name()[0] == '.' {
 			continue
@@ -316,14 +350,26 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string
 			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))
 			continue
 		}
+		if cfg.LogPrefix && !isDir(filepath.Join(src, "log")) {
+			if err := logprefix.Prepare(src, exe); err != nil {
+				errs = append(errs, fmt.Errorf("service %s: prefix its output (IGNITY_LOG_PREFIX=1): %w", e.Name(), err))
+				continue
+			}
+			prefixed = append(prefixed, filepath.Join(l.Scandir(), e.Name()))
+		}
 		if err := svc.Install(src, l.Scandir(), e.Name(), cfg.ServicesGrace); err != nil {
 			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return nil, err
 	}
-	return keepServicesPath(l)
+	return prefixed, keepServicesPath(l)
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 // keepServicesPath keeps /run/ignity/services/<name> naming each service

@@ -26,7 +26,8 @@ import (
 //
 //	CMD gets SIGTERM ─┬─ services told down (dx) ─ wait ≤ SERVICES_GRACETIME
 //	                  └─ finalize scripts, each ≤ KILL_FINALIZE_MAXTIME
-//	→ SIGTERM+SIGCONT to all, wait ≤ KILL_GRACETIME → SIGKILL to all → exit
+//	→ the log prefixer drains and exits ┐
+//	→ SIGTERM+SIGCONT to all            ┴ wait ≤ KILL_GRACETIME → SIGKILL to all → exit
 func Stage3(sys System) int {
 	d := &stage3{sys: sys, st: sys.state(), start: time.Now()}
 	d.log = console.To(sys.Stderr, 1)
@@ -47,6 +48,7 @@ func (d *stage3) steps() []step {
 		{"stop the CMD, or the boot", d.stopCmd},
 		{"run the finalize scripts while the services stop", d.stopServices},
 		{"sync the disks", d.sync},
+		{"stop the log prefixer, once the services are down", d.stopPrefixer},
 		{"send every process SIGTERM", d.terminate},
 		{"send every process SIGKILL", d.kill},
 	}
@@ -64,6 +66,10 @@ type stage3 struct {
 	reason string
 	stage2 int  // pid
 	cmdRan bool // a CMD was running when the shutdown began
+	// killBy is when the last phase, the remaining processes' grace,
+	// ends: IGNITY_KILL_GRACETIME after it begins, which is when the log
+	// prefixer is told to stop, so that its drain fits the bound.
+	killBy time.Time
 }
 
 // catchSignals: as PID 1 a signal with no handler is dropped, but Go
@@ -195,11 +201,47 @@ func (d *stage3) sync() error {
 	return nil
 }
 
+// stopPrefixer stops the log prefixer (IGNITY_LOG_PREFIX=1) now that the
+// services are down: everything they wrote is in its FIFOs, which it
+// drains before it exits. It waits for that within IGNITY_KILL_GRACETIME,
+// the bound of the last phase, which starts here. The prefixer may not be
+// this process's child (the CMD's waiter may still be its parent), so its
+// end is polled as well as watched for at each reap.
+func (d *stage3) stopPrefixer() error {
+	d.killBy = time.Now().Add(d.cfg.KillGrace)
+	pid, ok := d.st.Prefixer()
+	if !ok || !proc.Alive(pid) {
+		return nil
+	}
+	if err := d.sys.Kill(pid, unix.SIGTERM); err != nil {
+		return fmt.Errorf("stop the log prefixer %d: %w", pid, err)
+	}
+	pause := 200 * time.Microsecond
+	for proc.Alive(pid) {
+		left := time.Until(d.killBy)
+		if left <= 0 {
+			return fmt.Errorf("the log prefixer %d still runs after IGNITY_KILL_GRACETIME=%d ms: lines may be lost", pid, d.cfg.KillGrace.Milliseconds())
+		}
+		t := time.NewTimer(min(pause, left))
+		select {
+		case <-d.reaper.Changed():
+		case <-t.C:
+		}
+		t.Stop()
+		pause = min(2*pause, 10*time.Millisecond)
+	}
+	d.log.Debug("finalize", "log prefixer %d drained and exited", pid)
+	return nil
+}
+
 func (d *stage3) terminate() error {
 	d.log.Info("finalize", "Sending all processes the termination signals")
 	proc.SignalAll(unix.SIGTERM)
 	proc.SignalAll(unix.SIGCONT)
-	if !d.reaper.WaitNone(time.Now().Add(d.cfg.KillGrace)) {
+	if d.killBy.IsZero() {
+		d.killBy = time.Now().Add(d.cfg.KillGrace)
+	}
+	if !d.reaper.WaitNone(d.killBy) {
 		d.log.Debug("finalize", "processes left after IGNITY_KILL_GRACETIME")
 	}
 	return nil

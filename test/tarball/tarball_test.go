@@ -284,6 +284,7 @@ func testExpectedEntries(t *testing.T, a arch) {
 		{"usr/bin/fix-perms", "ignity", false},
 		{"usr/bin/preboot", "ignity", false},
 		{"usr/bin/with-retries", "ignity", false},
+		{"usr/bin/logutil-service", "ignity", false},
 		{"usr/bin/s6-svscan", "", true},
 		{"usr/bin/s6-supervise", "", true},
 		{"usr/bin/s6-svlisten1", "", true},

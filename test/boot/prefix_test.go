@@ -1,0 +1,165 @@
+package boot_test
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/ignity/ignity/internal/boottest"
+	"github.com/ignity/ignity/internal/harness"
+)
+
+// Two services write interleaved partial lines, each waiting for the
+// other between the halves of its line, and a last whole and partial
+// line on SIGTERM: with IGNITY_LOG_PREFIX=1 every line reaches the
+// container whole, prefixed, on the stream it was written to, and none of
+// the last ones is lost. It is checked on a noexec /run/ignity too, and
+// as uid 1000.
+func TestLogPrefix(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		o    harness.Options
+	}{
+		{"root", harness.Options{}},
+		{"noexec run dir as uid 1000", harness.Options{User: "1000:1000", Tmpfs: []string{"/run/ignity:noexec,mode=1777"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+				mkdirMode(t, r, "/tmp/x", 0o1777)
+				boottest.Script(t, r, "/etc/ignity/services/a/run", "#!/bin/sh\n"+
+					"trap 'echo A-bye; printf A-tail; exit 0' TERM\n"+
+					"printf 'A-part1 '; touch /tmp/x/a-half\n"+
+					boottest.WaitFor("/tmp/x/b-half")+"\n"+
+					"printf 'A-part2\\n'; echo A-err >&2\n"+
+					"while :; do sleep 0.01; done\n")
+				boottest.Script(t, r, "/etc/ignity/services/b/run", "#!/bin/sh\n"+
+					boottest.WaitFor("/tmp/x/a-half")+"\n"+
+					"printf 'B-part1 '; touch /tmp/x/b-half\n"+
+					"sleep 0.05; printf 'B-part2\\n'\n"+
+					"exec sleep 1000\n")
+				o := tt.o
+				o.Env = boottest.Env("IGNITY_LOG_PREFIX=1")
+				o.Timeout = boottest.Short
+				p := r.Start(t, o, "/init")
+				p.WaitOutput(t, "b: B-part1 B-part2\n", boottest.Short)
+				p.WaitOutput(t, "a: A-err\n", boottest.Short)
+				if err := p.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				res := p.Wait()
+				boottest.WantExit(t, res, 0)
+				for _, l := range []string{"a: A-part1 A-part2\n", "b: B-part1 B-part2\n", "a: A-bye\n", "a: A-tail\n"} {
+					if !strings.Contains(res.Stdout, l) {
+						t.Errorf("stdout lacks %q\n--- stdout ---\n%s\n%s", l, res.Stdout, res)
+					}
+				}
+				if !strings.Contains(res.Stderr, "a: A-err\n") || strings.Contains(res.Stdout, "A-err") {
+					t.Errorf("A-err not on stderr alone\n--- stdout ---\n%s\n--- stderr ---\n%s", res.Stdout, res.Stderr)
+				}
+			})
+		})
+	}
+}
+
+// countIgnity is a CMD that waits for the service, then prints how many
+// processes the container has and how many run ignity's binary.
+const countIgnity = `i=0; while [ ! -e /tmp/up ]; do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done
+n=0; g=0; for d in /proc/[0-9]*; do c=$(cat $d/comm 2>/dev/null) || continue; n=$((n+1)); [ "$c" = ignity ] && g=$((g+1)); done
+echo "procs=$n ignity=$g"`
+
+// With the knob off, no process is added: no Go process stays; with it
+// on, exactly one, the prefixer, for both services.
+func TestLogPrefixProcesses(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.Script(t, r, "/etc/ignity/services/a/run", "#!/bin/sh\ntouch /tmp/up\nexec sleep 1000\n")
+		boottest.Script(t, r, "/etc/ignity/services/b/run", "#!/bin/sh\nexec sleep 1000\n")
+		counts := map[string][2]int{}
+		for _, knob := range []string{"0", "1"} {
+			os.Remove(r.Path("/tmp/up"))
+			res := r.Boot(t, harness.Options{Env: boottest.Env("IGNITY_LOG_PREFIX=" + knob), Timeout: boottest.Short}, "/init", "sh", "-c", countIgnity)
+			boottest.WantExit(t, res, 0)
+			var n, g int
+			i := strings.Index(res.Output, "procs=")
+			if i < 0 {
+				t.Fatalf("no count\n%s", res)
+			}
+			fmt.Sscanf(res.Output[i:], "procs=%d ignity=%d", &n, &g)
+			counts[knob] = [2]int{n, g}
+		}
+		if counts["0"][1] != 0 || counts["1"][1] != 1 || counts["1"][0] != counts["0"][0]+1 {
+			t.Errorf("processes (all, ignity) with IGNITY_LOG_PREFIX=0: %v, =1: %v; want no ignity process off, one more (the prefixer) on", counts["0"], counts["1"])
+		}
+	})
+}
+
+// IGNITY_CMD_STOP_SIGNAL is what the CMD gets when PID 1 gets SIGTERM:
+// QUIT when set so, TERM by default.
+func TestCmdStopSignal(t *testing.T) {
+	for _, tt := range []struct{ knob, want string }{{"", "got-TERM"}, {"QUIT", "got-QUIT"}, {"SIGQUIT", "got-QUIT"}} {
+		t.Run("knob="+tt.knob, func(t *testing.T) {
+			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+				boottest.Script(t, r, "/cmd", "#!/bin/sh\n"+
+					"trap 'echo got-QUIT; exit 0' QUIT\ntrap 'echo got-TERM; exit 0' TERM\n"+
+					"echo cmd-started\nwhile :; do sleep 0.01; done\n")
+				env := boottest.Env()
+				if tt.knob != "" {
+					env = boottest.Env("IGNITY_CMD_STOP_SIGNAL=" + tt.knob)
+				}
+				p := r.Start(t, harness.Options{Env: env, Timeout: boottest.Short}, "/init", "/cmd")
+				p.WaitOutput(t, "cmd-started", boottest.Short)
+				if err := p.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				res := p.Wait()
+				boottest.WantExit(t, res, 0)
+				boottest.WantOutput(t, res, tt.want+"\n")
+			})
+		})
+	}
+}
+
+// logutil-service, as a one-line log/run: DIR is created owned by nobody
+// (32768:32768 on an image without one) and the service's lines land in
+// DIR/current.
+func TestLogutilService(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.Script(t, r, "/etc/ignity/services/web/run", "#!/bin/sh\necho hello-log\nexec sleep 1000\n")
+		boottest.Script(t, r, "/etc/ignity/services/web/log/run", "#!/bin/sh\nexec logutil-service /var/log/web\n")
+		uid, gid := 32768, 32768
+		if b, err := os.ReadFile(r.Path("/etc/passwd")); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if f := strings.Split(line, ":"); len(f) > 3 && f[0] == "nobody" {
+					uid, _ = strconv.Atoi(f[2])
+					gid, _ = strconv.Atoi(f[3])
+				}
+			}
+		}
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			`i=0; until grep -q hello-log /var/log/web/current 2>/dev/null; do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done; echo logged`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "logged")
+		if u, g, _ := boottest.Owner(t, r, "/var/log/web"); u != uid || g != gid {
+			t.Errorf("/var/log/web owned by %d:%d, want %d:%d", u, g, uid, gid)
+		}
+		if u, _, _ := boottest.Owner(t, r, "/var/log/web/current"); u != uid {
+			t.Errorf("/var/log/web/current owned by uid %d, want %d (s6-log runs as the logger)", u, uid)
+		}
+		// The default script's T: an ISO 8601 timestamp before the line.
+		if cur := boottest.Read(t, r, "/var/log/web/current"); !strings.Contains(cur, "  hello-log") || !strings.HasPrefix(cur, "20") {
+			t.Errorf("current = %q, want a timestamped hello-log", cur)
+		}
+	})
+}
+
+func mkdirMode(t *testing.T, r *harness.Root, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(r.Path(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(r.Path(path), mode); err != nil {
+		t.Fatal(err)
+	}
+}
