@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ignity/ignity/pkg/config"
@@ -196,16 +197,20 @@ func (f *finish) count(r *runstate.Restarts) string {
 // counted from the death: 2 s, 4 s, ... up to IGNITY_RESTART_BACKOFF_MAX
 // (s6's own pause of 1 s being the first step).
 func (f *finish) backoff(r *runstate.Restarts) {
-	lived, err := svc.LastRun(".")
-	if err != nil {
-		f.log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
-		lived = f.cfg.RestartReset
-	}
-	// s6's ready stamp is older than the start for a service with
-	// notification-fd that died before it was ready: the start recorded
-	// by the last finish bounds it.
-	if !r.Start.IsZero() && f.now.Sub(r.Start) < lived {
+	// How long the dead run lived: since the start the last finish
+	// estimated, or for a first death since ignity installed the service
+	// (when it linked run.user: that inode's ctime). s6's own stamps do
+	// not tell it: s6 2.13 does not reset the ready stamp of a service
+	// without notification-fd at each spawn.
+	lived := f.cfg.RestartReset
+	switch st, err := os.Stat(svc.RunUser); {
+	case !r.Start.IsZero():
 		lived = f.now.Sub(r.Start)
+	case err == nil:
+		ts := st.Sys().(*syscall.Stat_t).Ctim
+		lived = f.now.Sub(time.Unix(ts.Sec, ts.Nsec))
+	default:
+		f.log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
 	}
 	if lived >= f.cfg.RestartReset {
 		r.Short = 0

@@ -47,6 +47,11 @@ func Stage2(sys System, cmd []string, ready *os.File) int {
 		case errors.Is(err, errStopped):
 			return 0
 		}
+		if _, stopping := b.st.Stopping(); stopping {
+			// The step failed because the shutdown began meanwhile (s6-svscan
+			// gone from under the scan request): the shutdown decides.
+			return 0
+		}
 		b.log.Error(err)
 		code := codeOf(err)
 		if err := b.st.BootFailed(code); err != nil {

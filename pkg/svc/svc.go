@@ -6,7 +6,6 @@ package svc
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -351,49 +350,6 @@ func WantedUp(dir string) (bool, error) {
 }
 
 const (
-	statusSize    = 43
-	flagWantUp    = 1 << 2
-	flagFinishing = 1 << 1
+	statusSize = 43
+	flagWantUp = 1 << 2
 )
-
-// LastRun reads supervise/status of dir while finish runs: how long the
-// run that just died lasted, from s6's own stamps (the status change, its
-// death, minus the ready stamp, which s6 sets at the spawn of a service
-// without notification-fd). Both are TAI64N, so no clock conversion
-// enters. For a service with notification-fd that died before it was
-// ready, the ready stamp is older than its start: callers bound this with
-// their own estimate.
-//
-// A record without the "finishing" flag (and naming a pid) is the one from
-// before the death, not yet rewritten: it is read again, for at most half
-// a second.
-func LastRun(dir string) (time.Duration, error) {
-	p := filepath.Join(dir, "supervise", "status")
-	deadline := time.Now().Add(500 * time.Millisecond)
-	pause := 200 * time.Microsecond
-	for {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return 0, err
-		}
-		if len(b) != statusSize {
-			return 0, fmt.Errorf("%s: %d bytes, want s6 2.13's %d", p, len(b), statusSize)
-		}
-		if b[statusSize-1]&flagFinishing != 0 || binary.BigEndian.Uint64(b[24:32]) == 0 {
-			return tai64n(b[0:12]).Sub(tai64n(b[12:24])), nil
-		}
-		if !time.Now().Before(deadline) {
-			return 0, fmt.Errorf("%s: not rewritten for the death after 500 ms", p)
-		}
-		time.Sleep(pause)
-		pause = min(2*pause, 10*time.Millisecond)
-	}
-}
-
-// tai64n reads a TAI64N label as a time whose origin does not matter:
-// only differences are used.
-func tai64n(b []byte) time.Time {
-	s := binary.BigEndian.Uint64(b[0:8]) &^ (1 << 62)
-	ns := binary.BigEndian.Uint32(b[8:12])
-	return time.Unix(int64(s), int64(ns))
-}

@@ -66,20 +66,28 @@ func TestLogPrefix(t *testing.T) {
 
 // countIgnity is a CMD that waits for the service, then prints how many
 // processes the container has and how many run ignity's binary.
-const countIgnity = `i=0; while [ ! -e /tmp/up ]; do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done
-n=0; g=0; for d in /proc/[0-9]*; do c=$(cat $d/comm 2>/dev/null) || continue; n=$((n+1)); [ "$c" = ignity ] && g=$((g+1)); done
+// countIgnity counts the container's processes, and those named ignity,
+// once both services are up and the count of ignity processes is $want
+// (stage2 may still be on its way to exec'ing the CMD's waiter, a
+// service's run on its way to the user's): the same count either way
+// after 5 s, so a wrong one fails the test.
+const countIgnity = `i=0; while [ ! -e /tmp/up-a ] || [ ! -e /tmp/up-b ]; do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done
+count() { n=0; g=0; for d in /proc/[0-9]*; do c=$(cat $d/comm 2>/dev/null) || continue; n=$((n+1)); [ "$c" = ignity ] && g=$((g+1)); done; }
+i=0; count; while [ $g != $want ] && [ $i -lt 500 ]; do i=$((i+1)); sleep 0.01; count; done
 echo "procs=$n ignity=$g"`
 
 // With the knob off, no process is added: no Go process stays; with it
 // on, exactly one, the prefixer, for both services.
 func TestLogPrefixProcesses(t *testing.T) {
 	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
-		boottest.Script(t, r, "/etc/ignity/services/a/run", "#!/bin/sh\ntouch /tmp/up\nexec sleep 1000\n")
-		boottest.Script(t, r, "/etc/ignity/services/b/run", "#!/bin/sh\nexec sleep 1000\n")
+		boottest.Script(t, r, "/etc/ignity/services/a/run", "#!/bin/sh\ntouch /tmp/up-a\nexec sleep 1000\n")
+		boottest.Script(t, r, "/etc/ignity/services/b/run", "#!/bin/sh\ntouch /tmp/up-b\nexec sleep 1000\n")
 		counts := map[string][2]int{}
 		for _, knob := range []string{"0", "1"} {
-			os.Remove(r.Path("/tmp/up"))
-			res := r.Boot(t, harness.Options{Env: boottest.Env("IGNITY_LOG_PREFIX=" + knob), Timeout: boottest.Short}, "/init", "sh", "-c", countIgnity)
+			os.Remove(r.Path("/tmp/up-a"))
+			os.Remove(r.Path("/tmp/up-b"))
+			want := map[string]string{"0": "0", "1": "1"}[knob]
+			res := r.Boot(t, harness.Options{Env: boottest.Env("IGNITY_LOG_PREFIX="+knob, "want="+want), Timeout: boottest.Short}, "/init", "sh", "-c", countIgnity)
 			boottest.WantExit(t, res, 0)
 			var n, g int
 			i := strings.Index(res.Output, "procs=")
