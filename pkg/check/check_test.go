@@ -83,6 +83,16 @@ func elfBinary(t *testing.T, interp string) string {
 // configuration that has nothing wrong: env, perms, init and finalize
 // scripts, a logged service with every s6 control file, a service reached
 // through a services-available symlink, and one whose run is an ELF binary.
+// noBinExeclineb makes cleanTree's image one whose /bin is a real
+// directory (as busybox's) without execlineb, and gives it a service
+// whose run names #!/bin/execlineb.
+func noBinExeclineb(t *testing.T, root string) {
+	os.Remove(filepath.Join(root, "bin"))
+	write(t, root, "bin/sh", "#!ELF-ish stand-in\n", 0o755)
+	write(t, root, "usr/bin/execlineb", "#!/bin/sh\n", 0o755)
+	write(t, root, "etc/ignity/services/el/run", "#!/bin/execlineb -P\nexit 0\n", 0o755)
+}
+
 func cleanTree(t *testing.T, root string) {
 	t.Helper()
 	write(t, root, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33::/var/www:/bin/false\n", 0o644)
@@ -485,25 +495,15 @@ func TestRun(t *testing.T) {
 			strict: true,
 		},
 		{
-			name: "#!/bin/execlineb missing, at build time",
-			setup: func(t *testing.T, root string) {
-				os.Remove(filepath.Join(root, "bin")) // a real /bin, as busybox has
-				write(t, root, "bin/sh", "#!ELF-ish stand-in\n", 0o755)
-				write(t, root, "usr/bin/execlineb", "#!/bin/sh\n", 0o755)
-				write(t, root, "etc/ignity/services/el/run", "#!/bin/execlineb -P\nexit 0\n", 0o755)
-			},
+			name:   "#!/bin/execlineb missing, at build time",
+			setup:  noBinExeclineb,
 			strict: true,
 			want:   []string{`warning: /etc/ignity/services/el/run:1: #! interpreter /bin/execlineb is not in the image: /init creates it at boot when the root filesystem is writable; for a read-only root, run /usr/src/install-ignity.sh at build time (it copies it there), or write #!/usr/bin/execlineb`},
 		},
 		{
-			name: "#!/bin/execlineb missing, at boot",
-			setup: func(t *testing.T, root string) {
-				os.Remove(filepath.Join(root, "bin")) // a real /bin, as busybox has
-				write(t, root, "bin/sh", "#!ELF-ish stand-in\n", 0o755)
-				write(t, root, "usr/bin/execlineb", "#!/bin/sh\n", 0o755)
-				write(t, root, "etc/ignity/services/el/run", "#!/bin/execlineb -P\nexit 0\n", 0o755)
-			},
-			want: []string{`/etc/ignity/services/el/run:1: #! interpreter /bin/execlineb is not in the image, and /init could not create it (read-only root, or not root): run /usr/src/install-ignity.sh at build time (it copies it there), or write #!/usr/bin/execlineb`},
+			name:  "#!/bin/execlineb missing, at boot",
+			setup: noBinExeclineb,
+			want:  []string{`/etc/ignity/services/el/run:1: #! interpreter /bin/execlineb is not in the image, and /init could not create it (read-only root, or not root): run /usr/src/install-ignity.sh at build time (it copies it there), or write #!/usr/bin/execlineb`},
 		},
 	}
 	for _, tt := range tests {

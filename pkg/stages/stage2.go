@@ -147,7 +147,7 @@ func (b *stage2) copyTrees() error {
 func (b *stage2) initScripts() error {
 	l := b.sys.Layout
 	b.log.Info("init", "Executing environment init scripts")
-	for _, s := range scripts(execDir(l, l.RunInit(), l.EtcInit())) {
+	for _, s := range scripts(execDir(b.noexec, l.RunInit(), l.EtcInit())) {
 		if _, stopping := b.st.Stopping(); stopping {
 			return errStopped
 		}
@@ -282,8 +282,8 @@ func (b *stage2) cmdFailed(code int, err error) error {
 
 // execDir is where the scripts of a phase run from: their copy under
 // /run/ignity, or the image's own when /run/ignity is mounted noexec.
-func execDir(l layout.Layout, run, etc string) string {
-	if svc.Noexec(l.Run()) {
+func execDir(noexec bool, run, etc string) string {
+	if noexec {
 		return etc
 	}
 	return run

@@ -176,7 +176,7 @@ func (d *stage3) stopServices() error {
 // failed before they were copied, the image's own are used.
 func (d *stage3) finalize() {
 	l := d.sys.Layout
-	dir := execDir(l, l.RunFinalize(), l.EtcFinalize())
+	dir := execDir(svc.Noexec(l.Run()), l.RunFinalize(), l.EtcFinalize())
 	if len(scripts(dir)) == 0 {
 		dir = l.EtcFinalize()
 	}
