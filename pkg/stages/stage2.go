@@ -15,6 +15,7 @@ import (
 	"github.com/ignity/ignity/pkg/check"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/proc"
@@ -169,8 +170,24 @@ func (b *stage2) initScripts() error {
 			}
 			b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", failure)
 		}
+		if err := b.reloadEnv(); err != nil {
+			return err
+		}
 	}
 	b.log.Info("init", "Environment init scripts executed")
+	return nil
+}
+
+// reloadEnv re-reads the merged environment from the envdir, where an
+// init script may have set, changed or removed a variable (s6-overlay's
+// /run/s6/container_environment pattern): every later script, and the
+// CMD, get it as it is now. Services read the envdir themselves.
+func (b *stage2) reloadEnv() error {
+	env, err := envload.ReadDir(b.sys.Layout.RunEnvs())
+	if err != nil {
+		return err
+	}
+	b.env = layout.ChildEnv(env)
 	return nil
 }
 

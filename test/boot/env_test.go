@@ -87,3 +87,19 @@ func TestLoadEnvfile(t *testing.T) {
 		boottest.WantOutput(t, res, "X=1 Y=two words")
 	})
 }
+
+// An init script that writes, changes or removes a variable in the envdir
+// sets it for every later init script and for the CMD (s6-overlay's
+// container_environment pattern).
+func TestInitScriptSetsEnv(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.File(t, r, "/etc/ignity/envs/10-a", "KEEP=k\nGONE=g\nCHANGED=old\n")
+		boottest.Script(t, r, "/etc/ignity/init/10-set",
+			"#!/bin/sh\nprintf 'from init' > /run/ignity/envs/SET_BY_INIT\nprintf new > /run/ignity/envs/CHANGED\nrm /run/ignity/envs/GONE\n")
+		boottest.Script(t, r, "/etc/ignity/init/20-see", "#!/bin/sh\necho \"init20 saw SET_BY_INIT=$SET_BY_INIT\"\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			`echo "cmd saw SET_BY_INIT=$SET_BY_INIT CHANGED=$CHANGED KEEP=$KEEP GONE=${GONE-unset}"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "init20 saw SET_BY_INIT=from init", "cmd saw SET_BY_INIT=from init CHANGED=new KEEP=k GONE=unset")
+	})
+}
