@@ -57,6 +57,7 @@ type results struct {
 	// a container's writable layer) and on a tmpfs.
 	noInit, tini        *running
 	ignity, ignityTmpfs map[int]*running
+	features            features
 	size                sizes
 	about               about
 	load                load
@@ -142,6 +143,8 @@ func TestBench(t *testing.T) {
 	for _, n := range serviceCounts {
 		res.ignity[n], res.ignityTmpfs[n] = newRunning(), newRunning()
 	}
+	res.features.prefixed = newRunning()
+	leakClean, leakKeep, probed := featureRoots(t, tarball, helper)
 	onDisk, onTmpfs := harness.Options{Timeout: bootTimeout}, harness.Options{Timeout: bootTimeout, Tmpfs: []string{runTmpfs}}
 	var machine load
 	machine.before, machine.pressureBefore = sampleLoad()
@@ -184,6 +187,7 @@ func TestBench(t *testing.T) {
 				res.ignityTmpfs[n].add(s)
 			}
 		}
+		res.features.measure(t, roots[10], leakClean, leakKeep, probed, onDisk, keep)
 		if keep {
 			t.Logf("round %d/%d done after %v", round, runs, time.Since(began).Round(time.Second))
 		}

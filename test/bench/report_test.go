@@ -131,6 +131,7 @@ func (res *results) markdown() report {
 		target: fmt.Sprintf("≤ %.1f MB", targetTarballBytes/1e6), result: verdict(float64(res.size.gzip) <= targetTarballBytes)})
 	add(row{figure: "5 installed (sum of file sizes)", ignity: fmt.Sprintf("%d bytes = %.2f MB", res.size.installed, float64(res.size.installed)/1e6),
 		tini: fmt.Sprintf("%.2f MB (tini-static)", float64(res.size.tini)/1e6)})
+	rows = append(rows, res.features.rows(res)...)
 
 	var b strings.Builder
 	b.WriteString("| figure | ignity | ignity, /run/ignity on tmpfs | no init | tini | target | |\n|---|---|---|---|---|---|---|\n")
@@ -309,6 +310,19 @@ That set-up is part of every figure alike.
    rest (s6-svscan, the s6-supervise processes, the CMD's waiter). A process whose
    ` + "`/proc/PID/exe`" + ` is ignity's binary is a Go process resident after boot.
 5. **Size**: the tarball's bytes, and the regular files in it (symlinks cost nothing).
+6. **Log prefixer**: the 10-service container of 2–4 booted again with ` + "`IGNITY_LOG_PREFIX=1`" + `,
+   measured as in 4; the prefixer is the one process running ignity's binary.
+7. **Leftover cleanup**: a service whose ` + "`run`" + ` starts a ` + "`sleep`" + ` in the background,
+   reads the clock with the helper, notifies readiness (` + "`notification-fd`" + `) and execs
+   ` + "`sleep`" + `; the CMD is ` + "`sleep 1000`" + `. Once it has been ready 1.1 s (s6-supervise restarts a
+   service ready for over a second at once, any other after a 1 s pause), the host sends
+   SIGKILL to its main process; the restart figure runs from just before that kill to the
+   next run's clock read (which includes SIGTERM to the leftover ` + "`sleep`" + ` and waiting for
+   it, ignity's finish, and s6-supervise's restart). Then SIGTERM goes to PID 1, timed as in 3.
+   The same with a ` + "`keep-leftovers`" + ` file in the service dir.
+8. **Probe**: ten services, CMD a shell that waits until ` + "`ignity health`" + ` passes, then runs
+   it 50 times as ` + "`env -i PATH=/usr/bin:/bin ignity health`" + ` between two clock reads of the
+   helper (minus one read's own cost): the mean per probe, one figure per boot.
 
 Every ignity figure is taken twice: with /run/ignity in the root filesystem (the default,
 as in a container's writable layer: here an overlay whose upper layer is on the host's
