@@ -1,8 +1,8 @@
 package boot_test
 
 import (
-	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -76,6 +76,8 @@ count() { n=0; g=0; for d in /proc/[0-9]*; do c=$(cat $d/comm 2>/dev/null) || co
 i=0; count; while [ $g != $want ] && [ $i -lt 500 ]; do i=$((i+1)); sleep 0.01; count; done
 echo "procs=$n ignity=$g"`
 
+var countLine = regexp.MustCompile(`procs=(\d+) ignity=(\d+)`)
+
 // With the knob off, no process is added: no Go process stays; with it
 // on, exactly one, the prefixer, for both services.
 func TestLogPrefixProcesses(t *testing.T) {
@@ -89,12 +91,13 @@ func TestLogPrefixProcesses(t *testing.T) {
 			want := map[string]string{"0": "0", "1": "1"}[knob]
 			res := r.Boot(t, harness.Options{Env: boottest.Env("IGNITY_LOG_PREFIX="+knob, "want="+want), Timeout: boottest.Short}, "/init", "sh", "-c", countIgnity)
 			boottest.WantExit(t, res, 0)
-			var n, g int
-			i := strings.Index(res.Output, "procs=")
-			if i < 0 {
-				t.Fatalf("no count\n%s", res)
+			// The CMD's exit line quotes the script, "procs=$n" included.
+			m := countLine.FindStringSubmatch(res.Output)
+			if m == nil {
+				t.Fatalf("IGNITY_LOG_PREFIX=%s: no count\n%s", knob, res)
 			}
-			fmt.Sscanf(res.Output[i:], "procs=%d ignity=%d", &n, &g)
+			n, _ := strconv.Atoi(m[1])
+			g, _ := strconv.Atoi(m[2])
 			counts[knob] = [2]int{n, g}
 		}
 		if counts["0"][1] != 0 || counts["1"][1] != 1 || counts["1"][0] != counts["0"][0]+1 {
