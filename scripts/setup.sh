@@ -5,7 +5,7 @@
 set -eu
 
 # qemu-user-static runs the aarch64 release's boot test (test/aarch64).
-packages="debootstrap busybox-static tini gnuplot-nox pigz ca-certificates qemu-user-static"
+packages="debootstrap busybox-static tini dumb-init gnuplot-nox pigz ca-certificates qemu-user-static"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -21,6 +21,7 @@ import (
 const (
 	helperPath = "/usr/local/bin/monotonic"
 	tiniPath   = "/usr/bin/tini"
+	dumbPath   = "/usr/bin/dumb-init"
 	ignityPath = "/usr/bin/ignity"
 )
 
@@ -30,6 +31,10 @@ const runTmpfs = "/run/ignity:mode=0775"
 
 // hostTini is Debian's static tini (package tini), copied into the root.
 const hostTini = "/usr/bin/tini-static"
+
+// hostDumb is Debian's dumb-init (package dumb-init), dynamically linked:
+// copied into the root with the glibc it loads (see copyDynamic).
+const hostDumb = "/usr/bin/dumb-init"
 
 // minRuns is the fewest runs a median is taken over.
 const minRuns = 7
@@ -49,13 +54,13 @@ const settle = 50 * time.Millisecond
 type results struct {
 	runs    int
 	elapsed time.Duration
-	// Full cycle of `true`, in ms: no init, tini, /init, and /init with
-	// /run/ignity on a tmpfs.
-	cycleNoInit, cycleTini, cycleIgnity, cycleTmpfs series
-	// A container running the helper as CMD: no init, tini, and /init by
-	// number of services, with /run/ignity in the root filesystem (as in
-	// a container's writable layer) and on a tmpfs.
-	noInit, tini        *running
+	// Full cycle of `true`, in ms: no init, tini, dumb-init, /init, and
+	// /init with /run/ignity on a tmpfs.
+	cycleNoInit, cycleTini, cycleDumb, cycleIgnity, cycleTmpfs series
+	// A container running the helper as CMD: no init, tini, dumb-init,
+	// and /init by number of services, with /run/ignity in the root
+	// filesystem (as in a container's writable layer) and on a tmpfs.
+	noInit, tini, dumb  *running
 	ignity, ignityTmpfs map[int]*running
 	features            features
 	size                sizes
@@ -137,8 +142,9 @@ func TestBench(t *testing.T) {
 	}
 	base := roots[0]
 	base.WriteFile(t, tiniPath, 0o755, string(tini))
+	copyDynamic(t, base, hostDumb, dumbPath)
 
-	res := &results{runs: runs, noInit: newRunning(), tini: newRunning(),
+	res := &results{runs: runs, noInit: newRunning(), tini: newRunning(), dumb: newRunning(),
 		ignity: map[int]*running{}, ignityTmpfs: map[int]*running{}}
 	for _, n := range serviceCounts {
 		res.ignity[n], res.ignityTmpfs[n] = newRunning(), newRunning()
@@ -159,6 +165,7 @@ func TestBench(t *testing.T) {
 		}{
 			{&res.cycleNoInit, onDisk, []string{"true"}},
 			{&res.cycleTini, onDisk, []string{tiniPath, "--", "true"}},
+			{&res.cycleDumb, onDisk, []string{dumbPath, "true"}},
 			{&res.cycleIgnity, onDisk, []string{"/init", "true"}},
 			{&res.cycleTmpfs, onTmpfs, []string{"/init", "true"}},
 		}
@@ -176,6 +183,10 @@ func TestBench(t *testing.T) {
 		s = runUntilStopped(t, base, 0, onDisk, tiniPath, "--", helperPath, "-wait")
 		if keep {
 			res.tini.add(s)
+		}
+		s = runUntilStopped(t, base, 0, onDisk, dumbPath, helperPath, "-wait")
+		if keep {
+			res.dumb.add(s)
 		}
 		for _, n := range serviceCounts {
 			s = runUntilStopped(t, roots[n], n, onDisk, "/init", helperPath, "-wait")
@@ -215,6 +226,32 @@ func runsWanted(t *testing.T) int {
 		t.Fatalf("IGNITY_BENCH_RUNS=%q: want a number of runs, at least %d", v, minRuns)
 	}
 	return n
+}
+
+// copyDynamic copies the dynamically linked program host into the root
+// at path, with the shared libraries and the loader ldd names, at their
+// own paths: the busybox root has no libc.
+func copyDynamic(t *testing.T, r *harness.Root, host, path string) {
+	t.Helper()
+	b, err := os.ReadFile(host)
+	if err != nil {
+		t.Fatalf("%s: %v (apt-get install %s)", host, err, filepath.Base(host))
+	}
+	r.WriteFile(t, path, 0o755, string(b))
+	out, err := exec.Command("ldd", host).Output()
+	if err != nil {
+		t.Fatalf("ldd %s: %v", host, err)
+	}
+	for _, f := range strings.Fields(string(out)) {
+		if !strings.HasPrefix(f, "/") {
+			continue
+		}
+		lib, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatalf("%s needs %s: %v", host, f, err)
+		}
+		r.WriteFile(t, f, 0o755, string(lib))
+	}
 }
 
 // buildHelper builds ./monotonic, static, and returns the binary.

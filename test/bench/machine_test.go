@@ -20,7 +20,7 @@ import (
 type about struct {
 	date, cpus, model, kernel, memory string
 	goVersion, tarball, sha256        string
-	busybox, tini                     string
+	busybox, tini, dumb               string
 	runs                              int
 }
 
@@ -52,6 +52,9 @@ func describe(t *testing.T, tarball string, runs int) about {
 	}
 	if b, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", "tini").Output(); err == nil {
 		a.tini = "Debian tini " + string(b) + " (" + hostTini + ")"
+	}
+	if b, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", "dumb-init").Output(); err == nil {
+		a.dumb = "Debian dumb-init " + string(b) + " (" + hostDumb + ")"
 	}
 	return a
 }

@@ -7,6 +7,7 @@ package bench_test
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -190,6 +191,11 @@ func measureFootprint(root int, cmd, ignity fileID) (footprint, error) {
 			supervisor[p.pid] = true
 		}
 		m, err := readMemory(p.pid)
+		if errors.Is(err, syscall.ESRCH) || errors.Is(err, os.ErrNotExist) {
+			// It exited meanwhile (a transient process of the boot's end):
+			// missing, as in tree.
+			continue
+		}
 		if err != nil {
 			return footprint{}, fmt.Errorf("%s (pid %d): %w", name, p.pid, err)
 		}

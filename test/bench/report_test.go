@@ -45,7 +45,7 @@ func verdict(ok bool) string {
 
 // row is one line of the main table.
 type row struct {
-	figure, ignity, tmpfs, noInit, tini, target, result string
+	figure, ignity, tmpfs, noInit, tini, dumb, target, result string
 }
 
 // judge is the verdict on the default column, and on the tmpfs column
@@ -68,6 +68,7 @@ func (res *results) markdown() report {
 		fmt.Sprintf("%s = %.2f×", res.cycleTmpfs.ms(), ratioTmpfs),
 		res.cycleNoInit.ms(),
 		fmt.Sprintf("%s = %.2f×", res.cycleTini.ms(), res.cycleTini.median()/base),
+		fmt.Sprintf("%s = %.2f×", res.cycleDumb.ms(), res.cycleDumb.median()/base),
 		fmt.Sprintf("≤ %.1f× no init", targetCycleRatio), judge(ratio <= targetCycleRatio, ratioTmpfs <= targetCycleRatio)})
 
 	for _, n := range serviceCounts {
@@ -77,6 +78,7 @@ func (res *results) markdown() report {
 		case 0:
 			r.noInit = "itself: " + res.noInit.start.ms()
 			r.tini = res.tini.startOverhead(res.noInit).ms()
+			r.dumb = res.dumb.startOverhead(res.noInit).ms()
 			r.target, r.result = fmt.Sprintf("≤ no init + %.0f ms", targetStart0), judge(d.median() <= targetStart0, m.median() <= targetStart0)
 		case 100:
 			r.target, r.result = fmt.Sprintf("≤ %.0f ms", targetStart100), judge(d.median() <= targetStart100, m.median() <= targetStart100)
@@ -89,7 +91,7 @@ func (res *results) markdown() report {
 		r := row{figure: fmt.Sprintf("3 stop (SIGTERM → exit), %s", services(n)), ignity: d.ms(), tmpfs: m.ms()}
 		switch n {
 		case 0:
-			r.noInit, r.tini = res.noInit.stop.ms(), res.tini.stop.ms()
+			r.noInit, r.tini, r.dumb = res.noInit.stop.ms(), res.tini.stop.ms(), res.dumb.stop.ms()
 		case 1:
 			r.target, r.result = fmt.Sprintf("≤ %.0f ms", targetStop1), judge(d.median() <= targetStop1, m.median() <= targetStop1)
 		case 100:
@@ -110,6 +112,7 @@ func (res *results) markdown() report {
 		case 0:
 			r.noInit = "0 (nothing but the CMD)"
 			r.tini = pssRSS(res.tini)
+			r.dumb = pssRSS(res.dumb)
 		case 1:
 			r.target, r.result = fmt.Sprintf("≤ %.1f MB", targetPSS1), judge(pss <= targetPSS1, pssTmpfs <= targetPSS1)
 		case 10:
@@ -125,7 +128,7 @@ func (res *results) markdown() report {
 	}
 	add(row{"4 Go processes resident once booted (exe = /usr/bin/ignity)",
 		fmt.Sprintf("at most %d in %d boots", goProcs, boots), fmt.Sprintf("at most %d in %d boots", goTmpfs, boots),
-		"", "", "0", judge(goProcs == 0, goTmpfs == 0)})
+		"", "", "", "0", judge(goProcs == 0, goTmpfs == 0)})
 
 	add(row{figure: "5 tarball (gzip)", ignity: fmt.Sprintf("%d bytes = %.2f MB", res.size.gzip, float64(res.size.gzip)/1e6),
 		target: fmt.Sprintf("≤ %.1f MB", targetTarballBytes/1e6), result: verdict(float64(res.size.gzip) <= targetTarballBytes)})
@@ -134,9 +137,9 @@ func (res *results) markdown() report {
 	rows = append(rows, res.features.rows(res)...)
 
 	var b strings.Builder
-	b.WriteString("| figure | ignity | ignity, /run/ignity on tmpfs | no init | tini | target | |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| figure | ignity | ignity, /run/ignity on tmpfs | no init | tini | dumb-init | target | |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.figure, r.ignity, r.tmpfs, r.noInit, r.tini, r.target, r.result)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.figure, r.ignity, r.tmpfs, r.noInit, r.tini, r.dumb, r.target, r.result)
 	}
 	fmt.Fprintf(&b, "\nMedian (min–max) of %d runs, busybox root. ms are milliseconds; MB are 10⁶ bytes (the kernel's kB are KiB). "+
 		"The targets apply to the ignity column: /run/ignity in the root filesystem, as in a container's writable layer.\n", res.runs)
@@ -155,7 +158,7 @@ func (res *results) details() string {
 	containers := []struct {
 		name string
 		r    *running
-	}{{"tini", res.tini}}
+	}{{"tini", res.tini}, {"dumb-init", res.dumb}}
 	for _, n := range serviceCounts {
 		containers = append(containers, struct {
 			name string
@@ -182,15 +185,15 @@ func (res *results) details() string {
 		"is the raw interval here, before no init's is subtracted.\n\n")
 	b.WriteString("| figure | runs |\n|---|---|\n")
 	raw := []named{
-		{"full cycle, no init", res.cycleNoInit}, {"full cycle, tini", res.cycleTini},
+		{"full cycle, no init", res.cycleNoInit}, {"full cycle, tini", res.cycleTini}, {"full cycle, dumb-init", res.cycleDumb},
 		{"full cycle, ignity", res.cycleIgnity}, {"full cycle, ignity, tmpfs", res.cycleTmpfs},
-		{"start → CMD, no init", res.noInit.start}, {"start → CMD, tini", res.tini.start},
+		{"start → CMD, no init", res.noInit.start}, {"start → CMD, tini", res.tini.start}, {"start → CMD, dumb-init", res.dumb.start},
 	}
 	for _, n := range serviceCounts {
 		raw = append(raw, named{"start → CMD, ignity, " + services(n), res.ignity[n].start},
 			named{"start → CMD, ignity, " + services(n) + ", tmpfs", res.ignityTmpfs[n].start})
 	}
-	raw = append(raw, named{"stop, no init", res.noInit.stop}, named{"stop, tini", res.tini.stop})
+	raw = append(raw, named{"stop, no init", res.noInit.stop}, named{"stop, tini", res.tini.stop}, named{"stop, dumb-init", res.dumb.stop})
 	for _, n := range serviceCounts {
 		raw = append(raw, named{"stop, ignity, " + services(n), res.ignity[n].stop},
 			named{"stop, ignity, " + services(n) + ", tmpfs", res.ignityTmpfs[n].stop})
@@ -250,7 +253,8 @@ func writeDocs(t *testing.T, res *results, rep report) {
 		"project's harness (`internal/harness`), on the **busybox** base root filesystem (Debian's " +
 		"busybox-static alone, ignity installed as the README says: tarball, then `install-ignity.sh`), " +
 		"and measures two references from the same root in the same run: **no init** (the CMD itself is " +
-		"PID 1) and **tini** (`tini -- CMD` as PID 1).\n\n")
+		"PID 1), **tini** (`tini -- CMD` as PID 1) and **dumb-init** (`dumb-init CMD` as PID 1, Debian's, " +
+		"with the glibc it loads copied in).\n\n")
 	fmt.Fprintf(&b, "Run on %s; the whole benchmark took %v.\n\n", a.date, res.elapsed.Round(time.Second))
 	b.WriteString("## Machine\n\n")
 	fmt.Fprintf(&b, "- CPUs (nproc): %s, model %s\n", a.cpus, a.model)
@@ -260,6 +264,7 @@ func writeDocs(t *testing.T, res *results, rep report) {
 	fmt.Fprintf(&b, "- tarball: %s (sha256 %s)\n", a.tarball, a.sha256)
 	fmt.Fprintf(&b, "- base: %s\n", a.busybox)
 	fmt.Fprintf(&b, "- tini: %s\n", a.tini)
+	fmt.Fprintf(&b, "- dumb-init: %s\n", a.dumb)
 	fmt.Fprintf(&b, "- runs: %d per figure, after one discarded warm-up round\n", a.runs)
 	fmt.Fprintf(&b, "- %s\n\n", res.load)
 	if res.load.busy() {
@@ -284,13 +289,13 @@ func writeDocs(t *testing.T, res *results, rep report) {
 const method = `
 ## How each figure is measured
 
-Each round boots every variant once, in the same order (no init, tini, ignity), so that
+Each round boots every variant once, in the same order (no init, tini, dumb-init, ignity), so that
 drift on the machine hits every column alike; round 0 only warms the page cache. Every
 boot is the harness's: the test binary re-executes itself into new pid, mount, uts and
 ipc namespaces, mounts /proc and a minimal /dev, chroots into the root and execs PID 1.
 That set-up is part of every figure alike.
 
-1. **Full cycle**: ` + "`true`" + `, ` + "`tini -- true`" + ` and ` + "`/init true`" + ` with
+1. **Full cycle**: ` + "`true`" + `, ` + "`tini -- true`" + `, ` + "`dumb-init true`" + ` and ` + "`/init true`" + ` with
    default knobs, from the harness starting the namespace child to PID 1's exit
    (` + "`Result.Elapsed`" + `).
 2. **Start → CMD**: the CMD is ` + "`monotonic -wait`" + ` (test/bench/monotonic, a static Go
