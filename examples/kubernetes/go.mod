@@ -26,3 +26,8 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 )
+
+// test/readme's block parser (stdlib only), for the README's yaml blocks.
+require github.com/ignity/ignity v0.0.0
+
+replace github.com/ignity/ignity => ../..

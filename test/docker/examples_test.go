@@ -124,6 +124,36 @@ func TestNginxPHP(t *testing.T) {
 	if strings.Contains(logs, "ignity: error") {
 		t.Errorf("errors in the log\n%s", logs)
 	}
+	wantSample(t, logs, "nginx-php-run.txt")
+}
+
+// mask makes a log line comparable across runs: numbers (pids, times, versions) and
+// month names become placeholders.
+var maskNumber, maskMonth = regexp.MustCompile(`[0-9]+`), regexp.MustCompile(`-[A-Z][a-z][a-z]-`)
+
+func mask(line string) string {
+	return maskMonth.ReplaceAllString(maskNumber.ReplaceAllString(line, "N"), "-Mon-")
+}
+
+// wantSample checks the output sample testdata/NAME, which the README shows verbatim
+// (<!-- output: test/docker/testdata/NAME -->), against a real run's logs: every line of it,
+// numbers and month names masked, is a line of the logs; a line "..." stands for lines left
+// out.
+func wantSample(t *testing.T, logs, name string) {
+	t.Helper()
+	sample, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, l := range strings.Split(logs, "\n") {
+		got[mask(l)] = true
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(string(sample), "\n"), "\n") {
+		if l != "..." && !got[mask(l)] {
+			t.Errorf("testdata/%s: the line %q is not in the real run's logs (numbers masked): update the sample from a real run, and the README\n--- logs\n%s", name, l, logs)
+		}
+	}
 }
 
 // TestKubernetesContract: what examples/kubernetes/deployment.yaml asks of the pod, with
