@@ -58,6 +58,7 @@ type results struct {
 	noInit, tini        *running
 	ignity, ignityTmpfs map[int]*running
 	size                sizes
+	docker              *dockerResults // the Docker-level figures, or why none
 	about               about
 	load                load
 }
@@ -191,12 +192,14 @@ func TestBench(t *testing.T) {
 
 	machine.after, machine.pressureAfter = sampleLoad()
 	res.load = machine
+	// After the harness's rounds, so that the engine's work does not load them.
+	res.docker = dockerBench(t, tarball, runs)
 	res.size = tarballSizes(t, tarball)
 	res.about = describe(t, tarball, runs)
 	res.elapsed = time.Since(began)
 
 	report := res.markdown()
-	fmt.Print("\n" + report.table + "\n" + res.load.String() + "\n\n")
+	fmt.Print("\n" + report.table + "\n" + res.load.String() + "\n\n" + res.docker.markdown() + "\n")
 	writeDocs(t, res, report)
 }
 
