@@ -223,6 +223,21 @@ func TestManifests(t *testing.T) {
 			shared[f] = d.Spec.Template.Spec.ShareProcessNamespace != nil && *d.Spec.Template.Spec.ShareProcessNamespace
 		})
 	}
+	// test/docker's TestKubernetesContract stands for these manifests with
+	// docker run --user 12345:0 --read-only --tmpfs /run/ignity --tmpfs /tmp: keep them equal.
+	for _, f := range files {
+		d := decode(t, f)
+		pod := d.Spec.Template.Spec
+		sc := effective(pod.SecurityContext, pod.Containers[0].SecurityContext)
+		var mounts []string
+		for _, m := range pod.Containers[0].VolumeMounts {
+			mounts = append(mounts, m.MountPath)
+		}
+		slices.Sort(mounts)
+		if sc.runAsUser == nil || *sc.runAsUser != 12345 || !slices.Equal(mounts, []string{"/run/ignity", "/tmp"}) {
+			t.Errorf("%s: uid %v, mounts %v: TestKubernetesContract (test/docker) runs uid 12345 with tmpfs at /run/ignity and /tmp; change both together", f, sc.runAsUser, mounts)
+		}
+	}
 	if !shared["deployment-shared-pid.yaml"] {
 		t.Errorf("deployment-shared-pid.yaml: shareProcessNamespace is not true")
 	}
