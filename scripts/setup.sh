@@ -4,8 +4,9 @@
 # Go modules. Idempotent; fast when everything is there.
 set -eu
 
-# qemu-user-static runs the aarch64 release's boot test (test/aarch64).
-packages="debootstrap busybox-static tini dumb-init gnuplot-nox pigz ca-certificates qemu-user-static"
+# qemu-user-static runs the aarch64 release's boot test (test/aarch64); docker-compose (v1)
+# the Compose example's test (test/docker); tini and dumb-init are task bench's references.
+packages="debootstrap busybox-static tini dumb-init gnuplot-nox pigz ca-certificates qemu-user-static docker-compose"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
@@ -25,3 +26,5 @@ if ! command -v task >/dev/null 2>&1; then
 	GOBIN=/usr/local/bin go install github.com/go-task/task/v3/cmd/task@v3.44.1
 fi
 go mod download
+# The Kubernetes example's own module (k8s.io/api, for its manifest test).
+(cd examples/kubernetes && go mod download)

@@ -64,6 +64,7 @@ type results struct {
 	ignity, ignityTmpfs map[int]*running
 	features            features
 	size                sizes
+	docker              *dockerResults // the Docker-level figures, or why none
 	about               about
 	load                load
 }
@@ -206,12 +207,14 @@ func TestBench(t *testing.T) {
 
 	machine.after, machine.pressureAfter = sampleLoad()
 	res.load = machine
+	// After the harness's rounds, so that the engine's work does not load them.
+	res.docker = dockerBench(t, tarball, runs)
 	res.size = tarballSizes(t, tarball)
 	res.about = describe(t, tarball, runs)
 	res.elapsed = time.Since(began)
 
 	report := res.markdown()
-	fmt.Print("\n" + report.table + "\n" + res.load.String() + "\n\n")
+	fmt.Print("\n" + report.table + "\n" + res.load.String() + "\n\n" + res.docker.markdown() + "\n")
 	writeDocs(t, res, report)
 }
 

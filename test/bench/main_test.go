@@ -16,7 +16,10 @@
 //  4. steady state: RSS, PSS and private memory of every process but the
 //     services and the CMD, read from the host's /proc, and the count of
 //     Go (ignity) processes left once booted;
-//  5. the tarball's size and what it installs.
+//  5. the tarball's size and what it installs;
+//  6. when a Docker engine answers, with the docker CLI on ignity-base:busybox: docker run
+//     to the CMD's first output and docker stop to its return, for no init, --init (Docker's
+//     tini) and ignity with 0 and 1 service, interleaved (docker_test.go).
 //
 // The table goes to stdout and to docs/BENCHMARKS.md with the machine and
 // the targets; the latencies are plotted to docs/bench-latency.png with

@@ -277,6 +277,9 @@ func writeDocs(t *testing.T, res *results, rep report) {
 	if plotted {
 		b.WriteString("\n![start to CMD and stop latency against the number of services](bench-latency.png)\n")
 	}
+	if res.docker != nil {
+		b.WriteString("\n" + res.docker.markdown())
+	}
 	b.WriteString("\n## Details\n\n")
 	b.WriteString(rep.details)
 	b.WriteString(method)
