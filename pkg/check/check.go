@@ -100,6 +100,8 @@ func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
 	c.perms(cfg)
 	c.scripts(c.im.inImage(l.EtcInit()))
 	c.scripts(c.im.inImage(l.EtcFinalize()))
+	c.scripts(c.im.inImage(l.EtcContInit()))
+	c.scripts(c.im.inImage(l.EtcContFinish()))
 	c.services()
 	sort.SliceStable(c.out, func(i, j int) bool {
 		a, b := c.out[i], c.out[j]

@@ -98,9 +98,19 @@ func (c *checker) knobs(files []envload.Var, env []string, strict bool) config.C
 		}
 		merged = append(merged, kv)
 	}
-	cfg, err := config.Parse(merged)
+	cfg, notes, err := config.ParseFor(merged, c.overlay())
 	for _, e := range flatten(err) {
 		c.badKnob(e, eff)
+	}
+	for _, n := range notes {
+		if n.Level != config.Warn {
+			continue
+		}
+		if s, ok := eff[n.Name]; ok && s.path != envPath {
+			c.add(Warning, s.path, s.line, "%s", n.Text)
+		} else {
+			c.add(Warning, envPath, 0, "%s", n.Text)
+		}
 	}
 	return cfg
 }

@@ -73,6 +73,7 @@ func (c *checker) program(e entry) {
 	switch {
 	case bytes.HasPrefix(head, []byte("#!")):
 		c.shebang(p, head[2:])
+		c.calls(p, e.resolved)
 	case bytes.HasPrefix(head, []byte("\x7fELF")):
 		c.loader(p, f)
 	default:
