@@ -66,6 +66,10 @@ link() {
 link /run/s6 /run/ignity/s6
 link /run/s6-linux-init-container-results /run/ignity/s6-linux-init-container-results
 link /run/service /run/ignity/services-state
+if ! [ -e /var/run ] && ! [ -L /var/run ]; then
+	mkdir -p /var
+	ln -s ../run /var/run # Debian's symlink, where the image has no /var/run
+fi
 if [ -d /var/run ] && ! [ /var/run -ef /run ]; then
 	link /var/run/s6 /run/ignity/s6
 fi

@@ -88,12 +88,22 @@ func (b *stage1) compatPaths() error {
 
 // compatLink makes the symlink k under the root, unless it is there.
 // /var/run/s6 is left out where /var/run leads to /run (Debian's
-// symlink): /run/s6 is that path already.
+// symlink): /run/s6 is that path already. Where there is no /var/run,
+// it becomes that symlink.
 func (b *stage1) compatLink(k layout.Link) {
 	root := b.sys.Layout.Root
 	host := filepath.Join(root, k.Path)
-	if k.Path == "/var/run/s6" && sameDir(filepath.Join(root, "var/run"), filepath.Join(root, "run")) {
-		return
+	if k.Path == "/var/run/s6" {
+		varRun := filepath.Join(root, "var/run")
+		if _, err := os.Lstat(varRun); errors.Is(err, os.ErrNotExist) {
+			// No /var/run (busybox images): Debian's symlink, relative.
+			if err := os.MkdirAll(filepath.Dir(varRun), 0o755); err == nil {
+				err = os.Symlink("../run", varRun)
+			}
+		}
+		if sameDir(varRun, filepath.Join(root, "run")) {
+			return
+		}
 	}
 	if target, err := os.Readlink(host); err == nil {
 		if target != k.Target {
