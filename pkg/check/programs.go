@@ -112,7 +112,7 @@ func (c *checker) shebang(p string, line []byte) {
 	if !c.executable(p, 1, Error, "#! interpreter "+interp, interp) {
 		return
 	}
-	if base := path.Base(interp); base == "env" || base == "with-env" {
+	if base := path.Base(interp); base == "env" || base == "with-env" || base == "with-contenv" {
 		c.envShebang(p, interp, arg)
 	}
 }
