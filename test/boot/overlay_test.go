@@ -167,7 +167,7 @@ func TestOverlayVariables(t *testing.T) {
 		t.Run(ro.name, func(t *testing.T) {
 			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
 				boottest.File(t, r, "/etc/ignity/envs/10-app", "FROM_FILE=file\n")
-				boottest.Script(t, r, "/etc/cont-init.d/10-fails", "#!/bin/sh\nexit 3\n")
+				boottest.Script(t, r, "/etc/cont-init.d/10-fails", "#!/bin/sh\ns6-echo not shipped\nexit 3\n")
 				boottest.Script(t, r, "/etc/cont-finish.d/10-slow", "#!/bin/sh\nexec sleep 10\n")
 				boottest.Script(t, r, "/usr/local/bin/entry", "#!/bin/sh\necho \"entry got: $*\"\n"+boottest.WaitFor("/run/ignity/svc")+
 					"echo \"service saw: $(cat /run/ignity/svc)\"\ngrep -E 'MAXTIME|STAGE2_FAILS|GRACETIME' /run/ignity/.boot\n")
@@ -185,9 +185,26 @@ func TestOverlayVariables(t *testing.T) {
 					"IGNITY_KILL_GRACETIME=1000",
 					`IGNITY_KILL_GRACETIME="1000" and S6_KILL_GRACETIME="1500" are both set: IGNITY_KILL_GRACETIME wins`,
 					"init script /etc/cont-init.d/10-fails exited 3: continuing",
+					"ignity: warning: /etc/cont-init.d/10-fails:2: calls s6-echo, which ignity does not ship",
 					"S6_LOGGING is not supported",
 					"finalize script /etc/cont-finish.d/10-slow killed after IGNITY_KILL_FINALIZE_MAXTIME=200 ms")
 			})
 		})
 	}
+}
+
+// ignity check names a bad fix-attrs.d line and a program ignity does not
+// ship, by file and line; at boot the bad line stops the container.
+func TestOverlayCheck(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.Script(t, r, "/etc/cont-init.d/10-rc", "#!/command/with-contenv sh\n# s6-rc here is a comment\ns6-rc -u change myoneshot\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/usr/bin/ignity", "check")
+		boottest.WantExit(t, res, 1)
+		boottest.WantOutput(t, res, "/etc/cont-init.d/10-rc:3: calls s6-rc, which ignity does not ship")
+
+		boottest.File(t, r, "/etc/fix-attrs.d/01-bad", "/data true root 0600\n")
+		res = r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "true")
+		boottest.WantExit(t, res, 100)
+		boottest.WantOutput(t, res, `/etc/fix-attrs.d/01-bad:1: bad file mode "root"`)
+	})
 }
