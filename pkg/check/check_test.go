@@ -208,7 +208,8 @@ func TestRun(t *testing.T) {
 			setup: func(t *testing.T, root string) {
 				write(t, root, "etc/ignity/envs/20-s6", "S6_SERVICES_GRACETIME=soon\nS6_LOGGING=1\n", 0o644)
 			},
-			env: []string{"S6_VERBOSITY=3", "IGNITY_VERBOSITY=1", "S6_READ_ONLY_ROOT=1"},
+			env:    []string{"S6_VERBOSITY=3", "IGNITY_VERBOSITY=1", "S6_READ_ONLY_ROOT=1"},
+			strict: true,
 			want: []string{
 				`/etc/ignity/envs/20-s6:1: bad value of S6_SERVICES_GRACETIME: want a whole number of milliseconds (0 or more)`,
 				`warning: /etc/ignity/envs/20-s6:2: S6_LOGGING is not supported: ignity has no catch-all logger: the services' output goes to the container's; prefix it with IGNITY_LOG_PREFIX=1, or give a service a log/run with logutil-service`,

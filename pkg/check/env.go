@@ -103,7 +103,8 @@ func (c *checker) knobs(files []envload.Var, env []string, strict bool) config.C
 		c.badKnob(e, eff)
 	}
 	for _, n := range notes {
-		if n.Level != config.Warn {
+		// At boot, stage1 says these itself once it parses the knobs.
+		if n.Level != config.Warn || !c.atBuild {
 			continue
 		}
 		if s, ok := eff[n.Name]; ok && s.path != envPath {

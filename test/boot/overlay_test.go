@@ -188,6 +188,11 @@ func TestOverlayVariables(t *testing.T) {
 					"ignity: warning: /etc/cont-init.d/10-fails:2: calls s6-echo, which ignity does not ship",
 					"S6_LOGGING is not supported",
 					"finalize script /etc/cont-finish.d/10-slow killed after IGNITY_KILL_FINALIZE_MAXTIME=200 ms")
+				for _, once := range []string{"are both set", "S6_LOGGING is not supported"} {
+					if n := strings.Count(res.Output, once); n != 1 {
+						t.Errorf("%q said %d times, want once\n%s", once, n, res)
+					}
+				}
 			})
 		})
 	}
