@@ -197,6 +197,14 @@ func TestRun(t *testing.T) {
 			},
 		},
 		{
+			name: "new knobs validated",
+			env:  []string{"IGNITY_FIX_ATTRS_HIDDEN=yes", "S6_KEEP_ENV=2"},
+			want: []string{
+				`environment: S6_KEEP_ENV="2": want 0 or 1`,
+				`environment: IGNITY_FIX_ATTRS_HIDDEN="yes": want 0 or 1`,
+			},
+		},
+		{
 			name: "a program not shipped that the image has",
 			setup: func(t *testing.T, root string) {
 				write(t, root, "usr/bin/s6-echo", "#!/bin/sh\n", 0o755)

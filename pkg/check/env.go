@@ -98,7 +98,7 @@ func (c *checker) knobs(files []envload.Var, env []string, strict bool) config.C
 		}
 		merged = append(merged, kv)
 	}
-	cfg, notes, err := config.ParseFor(merged, c.overlay())
+	cfg, notes, err := config.ParseFor(merged, c.l.Overlay())
 	for _, e := range flatten(err) {
 		c.badKnob(e, eff)
 	}

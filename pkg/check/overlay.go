@@ -9,21 +9,9 @@ package check
 import (
 	"bufio"
 	"io"
-	"os"
 	"path"
 	"strings"
 )
-
-// overlay reports whether the image uses s6-overlay's layout, as stage1
-// decides it: one of its configuration directories exists.
-func (c *checker) overlay() bool {
-	for _, d := range c.l.OverlayDirs() {
-		if _, err := os.Stat(d); err == nil {
-			return true
-		}
-	}
-	return false
-}
 
 // NotShipped says why ignity does not ship the s6-overlay program name,
 // and what to do instead; "" when ignity ships it or it is not one of

@@ -2,7 +2,9 @@ package layout
 
 // s6-overlay's paths: the directories a v2 (or behance docker-base) image
 // configures, and the runtime paths its scripts call. Every runtime one
-// outside /run/ignity is a symlink into it (see Compat).
+// outside /run/ignity is a symlink into it (see CompatLinks).
+
+import "os"
 
 // s6-overlay v2's configuration, read as it is.
 func (l Layout) EtcFixAttrs() string   { return l.path("etc/fix-attrs.d") }
@@ -17,6 +19,17 @@ func (l Layout) RunContFinish() string { return l.path("run/ignity/cont-finish.d
 // s6-overlay's layout, which changes two defaults (see config.ParseFor).
 func (l Layout) OverlayDirs() []string {
 	return []string{l.EtcS6RcD(), l.EtcServicesD(), l.EtcContInit(), l.EtcFixAttrs()}
+}
+
+// Overlay reports whether the image under l uses s6-overlay's layout:
+// one of OverlayDirs exists.
+func (l Layout) Overlay() bool {
+	for _, d := range l.OverlayDirs() {
+		if _, err := os.Stat(d); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Inside /run/ignity, rebuilt at every boot: what the compatibility paths

@@ -26,22 +26,11 @@ import (
 	"github.com/ignity/ignity/pkg/proc"
 )
 
-// Overlay reports whether the image under l uses s6-overlay's layout:
-// one of its configuration directories exists.
-func Overlay(l layout.Layout) bool {
-	for _, d := range l.OverlayDirs() {
-		if _, err := os.Stat(d); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
 // parseConfig reads the knobs of the merged environment, with the
 // s6-overlay layout's defaults when the image has it, and says once what
 // there is to say about its S6_* variables.
 func (b *stage1) parseConfig(merged []string) (config.Config, error) {
-	b.overlay = Overlay(b.sys.Layout)
+	b.overlay = b.sys.Layout.Overlay()
 	cfg, notes, err := config.ParseFor(merged, b.overlay)
 	if err != nil {
 		return cfg, err
