@@ -58,6 +58,9 @@ func TestOverlayV2Image(t *testing.T) {
 	}{
 		{"writable root", harness.Options{Timeout: boottest.Short}},
 		{"read-only root", harness.Options{Timeout: boottest.Short, ReadOnly: true, Tmpfs: []string{"/run/ignity:mode=1777,noexec", "/tmp:mode=1777"}}},
+		// An arbitrary uid in group 0, as OpenShift runs images: /run is
+		// root's, so the symlinks are the installer's.
+		{"uid 12345 in group 0", harness.Options{Timeout: boottest.Short, User: "12345:0"}},
 	} {
 		t.Run(ro.name, func(t *testing.T) {
 			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
@@ -120,6 +123,7 @@ func TestOverlayFinishExitcodeHalt(t *testing.T) {
 	}{
 		{"writable root", harness.Options{Timeout: boottest.Short}},
 		{"read-only root", harness.Options{Timeout: boottest.Short, ReadOnly: true, Tmpfs: []string{"/run/ignity:mode=1777,noexec", "/tmp:mode=1777"}}},
+		{"uid 12345 in group 0", harness.Options{Timeout: boottest.Short, User: "12345:0"}},
 	} {
 		t.Run(ro.name, func(t *testing.T) {
 			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
