@@ -73,7 +73,9 @@ func (c *checker) program(e entry) {
 	switch {
 	case bytes.HasPrefix(head, []byte("#!")):
 		c.shebang(p, head[2:])
-		c.calls(p, e.resolved)
+		if !c.errorsOnly {
+			c.calls(p, e.resolved)
+		}
 	case bytes.HasPrefix(head, []byte("\x7fELF")):
 		c.loader(p, f)
 	default:
