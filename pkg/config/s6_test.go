@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +103,28 @@ func TestKnobsResolveAliases(t *testing.T) {
 	if err != nil || c.KillGrace != 200*time.Millisecond || c.Verbosity != 2 || !c.ContinueOnFailure || c.CmdWaitMax != 0 {
 		t.Errorf("Parse of the record: %+v, %v", c, err)
 	}
+}
+
+// FuzzKnobsRoundTrip: whatever an environment holds, the configuration
+// later processes read from the boot record (Knobs, parsed without the
+// layout) is the one stage1 parsed, and parsing never panics.
+func FuzzKnobsRoundTrip(f *testing.F) {
+	f.Add("S6_KILL_GRACETIME", "200", "IGNITY_KILL_GRACETIME", "100", true)
+	f.Add("S6_VERBOSITY", "4", "S6_CMD_ARG0", "/e 'a b'", false)
+	f.Add("S6_BEHAVIOUR_IF_STAGE2_FAILS", "2", "S6_LOGGING", "1", true)
+	f.Add("S6_KEEP_ENV", "1", "S6_STAGE2_HOOK", "echo hi", false)
+	f.Fuzz(func(t *testing.T, n1, v1, n2, v2 string, overlay bool) {
+		env := []string{n1 + "=" + v1, n2 + "=" + v2}
+		want, _, err := ParseFor(env, overlay)
+		if err != nil || strings.ContainsAny(v1+v2, "\n") {
+			return
+		}
+		got, err := Parse(Knobs(env, overlay))
+		if err != nil {
+			t.Fatalf("the record of %q does not parse: %v", env, err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%q: recorded config %+v, want %+v", env, got, want)
+		}
+	})
 }
