@@ -185,10 +185,10 @@ func (b *stage2) fixAttrs() error {
 	case err == nil:
 	case errors.As(err, &apply) && b.cfg.ContinueOnFailure:
 		b.log.Warn("/etc/fix-attrs.d: %v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-	case errors.As(err, &apply):
-		return failWith(1, fmt.Errorf("/etc/fix-attrs.d: %w: the container stops", err))
 	default:
-		return failWith(ExitUsage, err)
+		// As /etc/ignity/perms in stage1: 100, whether a line is bad or a
+		// change failed under the stop policy.
+		return failWith(ExitUsage, fmt.Errorf("/etc/fix-attrs.d: %w", err))
 	}
 	b.log.Info("perm", "/etc/fix-attrs.d fixes applied")
 	return nil
