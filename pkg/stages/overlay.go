@@ -185,10 +185,11 @@ func (b *stage2) fixAttrs() error {
 	case err == nil:
 	case errors.As(err, &apply) && b.cfg.ContinueOnFailure:
 		b.log.Warn("/etc/fix-attrs.d: %v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-	default:
-		// As /etc/ignity/perms in stage1: 100, whether a line is bad or a
-		// change failed under the stop policy.
+	case errors.As(err, &apply):
+		// As /etc/ignity/perms in stage1: 100 under the stop policy.
 		return failWith(ExitUsage, fmt.Errorf("/etc/fix-attrs.d: %w", err))
+	default:
+		return failWith(ExitUsage, err) // a bad line, named file:line
 	}
 	b.log.Info("perm", "/etc/fix-attrs.d fixes applied")
 	return nil
