@@ -5,7 +5,8 @@
 #   RUN ["/usr/src/install-ignity.sh"]
 #
 # Puts execlineb at /bin/execlineb on images where /bin is a real directory, writes a
-# minimal /etc/nsswitch.conf where there is none, creates /run/ignity, and checks that
+# minimal /etc/nsswitch.conf where there is none, creates /run/ignity and s6-overlay's
+# runtime paths (symlinks into it), and checks that
 # the binaries run on this image. Safe to run again.
 # Exits 0 when ignity is ready, 1 (with a message naming the culprit) when it is not.
 set -eu
@@ -47,6 +48,31 @@ fi
 mkdir -p /run/ignity
 chown 0:0 /run/ignity
 chmod 0775 /run/ignity
+
+# s6-overlay's runtime paths, symlinks into /run/ignity (rebuilt at every boot), made
+# here for images that run with a read-only root; /init makes them where it can write.
+# Where /var/run is Debian's symlink to /run, /var/run/s6 is /run/s6 already. A path
+# that exists and is something else is left alone: /init warns about it.
+link() {
+	if [ -L "$1" ] && [ "$(readlink "$1")" = "$2" ]; then
+		return 0
+	fi
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		echo "install-ignity: $1 exists and is not a symlink to $2: left alone (s6-overlay's scripts will not find ignity's)" >&2
+		return 0
+	fi
+	ln -s "$2" "$1"
+}
+link /run/s6 /run/ignity/s6
+link /run/s6-linux-init-container-results /run/ignity/s6-linux-init-container-results
+link /run/service /run/ignity/services-state
+if ! [ -e /var/run ] && ! [ -L /var/run ]; then
+	mkdir -p /var
+	ln -s ../run /var/run # Debian's symlink, where the image has no /var/run
+fi
+if [ -d /var/run ] && ! [ /var/run -ef /run ]; then
+	link /var/run/s6 /run/ignity/s6
+fi
 
 # check STATUS PROG ARGS...: PROG must run and exit with STATUS.
 check() {

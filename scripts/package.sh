@@ -58,6 +58,18 @@ release() {
 	for applet in with-env load-envfile fix-perms preboot with-retries logutil-service; do
 		ln -s ignity "$root/usr/bin/$applet"
 	done
+	for applet in with-contenv printcontenv; do
+		ln -s ignity "$root/usr/bin/$applet"
+	done
+	# s6-overlay's /command: every program ignity ships, so that #!/command/with-contenv
+	# bash and /command/s6-svc work. Absolute links: /command is no usrmerged directory.
+	mkdir -p "$root/command"
+	for prog in "$root"/usr/bin/s6-* "$root"/usr/bin/ucspilogd "$root"/usr/lib/execline/bin/*; do
+		ln -s "${prog#"$root"}" "$root/command/${prog##*/}"
+	done
+	for applet in ignity with-env with-contenv printcontenv load-envfile fix-perms preboot with-retries logutil-service; do
+		ln -s "/usr/bin/$applet" "$root/command/$applet"
+	done
 	mkdir -p "$root/usr/src"
 	install -m 0755 scripts/install-ignity.sh "$root/usr/src/install-ignity.sh"
 

@@ -1,7 +1,8 @@
 // Command ignity is ignity's one binary. It is installed as /init (the
 // container's PID 1), as /usr/bin/ignity, and under the names of its
-// helpers (with-env, load-envfile, fix-perms, preboot, with-retries,
-// logutil-service), and as the run of services whose output it prefixes; it
+// helpers (with-env, with-contenv, printcontenv, load-envfile, fix-perms,
+// preboot, with-retries, logutil-service, and halt at s6-overlay's
+// /run/s6/basedir/bin/halt), under /command for s6-overlay's scripts, and as the run of services whose output it prefixes; it
 // runs the applet named by argv[0], or by argv[1] when called as ignity.
 //
 // Exit codes: 0 ok; 100 usage or configuration error; 111 system failure;
@@ -51,6 +52,15 @@ func table() []applet {
 		}},
 		{name: "with-env", usage: "with-env PROG...: run PROG with the merged environment of /run/ignity/envs", run: func(a []string) error {
 			return applets.WithEnv(l, a)
+		}},
+		{name: "with-contenv", usage: "with-contenv PROG...: s6-overlay's name for with-env (#!/command/with-contenv bash)", run: func(a []string) error {
+			return applets.WithContenv(l, a)
+		}},
+		{name: "printcontenv", usage: "printcontenv [NAME...]: print the value of each NAME in the merged environment (exit 1 if one is unset), or every NAME=value", run: func(a []string) error {
+			return applets.Printcontenv(l, a, os.Stdout)
+		}},
+		{name: "halt", usage: "halt: stop the container (s6-overlay's /run/s6/basedir/bin/halt); a number in /run/s6-linux-init-container-results/exitcode becomes its exit status", run: func(a []string) error {
+			return applets.Halt(l, a)
 		}},
 		{name: "load-envfile", usage: "load-envfile PROG... < FILE: run PROG with the dotenv FILE applied", run: func(a []string) error {
 			return applets.LoadEnvfile(os.Stdin, a)

@@ -45,7 +45,7 @@ func Preboot(l layout.Layout, cfg config.Config, log *console.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := applyRules(l, rules, log); err != nil {
+	if err := ApplyRules(l, rules, log); err != nil {
 		return err
 	}
 	log.Info("perm", "Ownership & permissions fixes applied")
@@ -121,10 +121,12 @@ func FixPerms(l layout.Layout, cfg config.Config, r io.Reader, log *console.Logg
 	if err != nil {
 		return err
 	}
-	return applyRules(l, rules, log)
+	return ApplyRules(l, rules, log)
 }
 
-func applyRules(l layout.Layout, rules []perms.Rule, log *console.Logger) error {
+// ApplyRules plans and applies rules, warning about missing paths and
+// skipping, as a non-root uid, what only root may do.
+func ApplyRules(l layout.Layout, rules []perms.Rule, log *console.Logger) error {
 	if len(rules) == 0 {
 		return nil
 	}

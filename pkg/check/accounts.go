@@ -24,7 +24,9 @@ func (c *checker) perms(cfg config.Config) {
 	}
 	vars := cfg.PermVars()
 	var rules []perms.Rule
-	for _, p := range c.configFiles(c.im.inImage(c.l.EtcPerms())) {
+	// s6-overlay's fix-attrs.d holds the same lines (see perms.Parse).
+	files := append(c.configFiles(c.im.inImage(c.l.EtcPerms())), c.configFiles(c.im.inImage(c.l.EtcFixAttrs()))...)
+	for _, p := range files {
 		f, err := c.im.open(p)
 		if err != nil {
 			c.fail(p, err)

@@ -100,6 +100,8 @@ func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
 	c.perms(cfg)
 	c.scripts(c.im.inImage(l.EtcInit()))
 	c.scripts(c.im.inImage(l.EtcFinalize()))
+	c.scripts(c.im.inImage(l.EtcContInit()))
+	c.scripts(c.im.inImage(l.EtcContFinish()))
 	c.services()
 	sort.SliceStable(c.out, func(i, j int) bool {
 		a, b := c.out[i], c.out[j]
@@ -125,6 +127,10 @@ type checker struct {
 	// atBuild: `ignity check` rather than /init's check at boot, which
 	// follows what /init did before it (see missingBinExeclineb).
 	atBuild bool
+
+	// errorsOnly: Program's check before an exec, which keeps the Errors
+	// alone; what only warns (calls) is not looked for.
+	errorsOnly bool
 }
 
 func (c *checker) add(sev Severity, p string, line int, format string, args ...any) {
@@ -191,7 +197,7 @@ func (c *checker) configFiles(dir string) []string {
 // joined, or nil: the stages call it before they execute a program, so
 // that a failure names the problem instead of a bare EACCES or ENOENT.
 func Program(l layout.Layout, hostPath string) error {
-	c := &checker{l: l, im: image{root: l.Root, res: imagepath.NewResolver(l.Root)}}
+	c := &checker{l: l, im: image{root: l.Root, res: imagepath.NewResolver(l.Root)}, errorsOnly: true}
 	p := c.im.inImage(hostPath)
 	e, exists, err := c.im.look(p)
 	switch {

@@ -166,6 +166,65 @@ func TestRun(t *testing.T) {
 			env: []string{"USER=app", "USERMAP_UID=1000", "USERMAP_GID=1000"},
 		},
 
+		// s6-overlay's layout
+		{
+			name: "fix-attrs.d lines",
+			setup: func(t *testing.T, root string) {
+				write(t, root, "etc/fix-attrs.d/01-data", "/data true root 0600 0700\n/data maybe root 0600 0700\n", 0o644)
+				write(t, root, "etc/fix-attrs.d/02-acct", "/data true nobody 0600 0700\n", 0o644)
+			},
+			want: []string{
+				`/etc/fix-attrs.d/01-data:2: bad recurse "maybe" (want true or false)`,
+				`/etc/fix-attrs.d/02-acct:1: account "nobody": user "nobody" not found in /etc/passwd (create it in the image first, or append a fallback: "nobody,UID:GID")`,
+			},
+		},
+		{
+			name: "cont-init.d and cont-finish.d scripts, programs not shipped",
+			setup: func(t *testing.T, root string) {
+				write(t, root, "etc/cont-init.d/10-ok", "#!/bin/sh\necho fine\n", 0o755)
+				write(t, root, "etc/cont-init.d/20-noexec", "#!/bin/sh\n", 0o644)
+				write(t, root, "etc/cont-init.d/30-rc", "#!/bin/sh\n# s6-rc is only named in a comment\nif s6-rc -a list | grep -q x; then s6-echo yes; fi\ns6-echo again\n", 0o755)
+				write(t, root, "etc/cont-finish.d/10-halt", "#!/bin/sh\nexec /run/s6/basedir/bin/s6-linux-init-hpr -f -p\n", 0o755)
+				write(t, root, "etc/ignity/services/web/finish", "#!/bin/sh\nfix-attrs < /etc/fix-attrs.d/x\n", 0o755)
+			},
+			strict: true,
+			want: []string{
+				`/etc/cont-finish.d/10-halt:2: calls s6-linux-init-hpr, which ignity does not ship (s6-linux-init: ignity is the init; stop the container with /run/s6/basedir/bin/halt or s6-svscanctl -t /run/service)`,
+				`/etc/cont-init.d/20-noexec: not executable: chmod +x it`,
+				`/etc/cont-init.d/30-rc:3: calls s6-rc, which ignity does not ship (s6-rc: ignity has no compiled service database; control a service with s6-svc on /run/service/NAME, and ignity status lists them)`,
+				`/etc/cont-init.d/30-rc:3: calls s6-echo, which ignity does not ship (s6-portable-utils: use the image's own tool (echo, cat, sleep, mkdir, ...), or install s6-portable-utils in the image)`,
+				`/etc/ignity/services/web/finish:2: calls fix-attrs, which ignity does not ship (s6-overlay's fix-attrs: ignity applies /etc/fix-attrs.d itself at boot; for lines at build time, pipe them to fix-perms)`,
+			},
+		},
+		{
+			name: "new knobs validated",
+			env:  []string{"IGNITY_FIX_ATTRS_HIDDEN=yes", "S6_KEEP_ENV=2"},
+			want: []string{
+				`environment: S6_KEEP_ENV="2": want 0 or 1`,
+				`environment: IGNITY_FIX_ATTRS_HIDDEN="yes": want 0 or 1`,
+			},
+		},
+		{
+			name: "a program not shipped that the image has",
+			setup: func(t *testing.T, root string) {
+				write(t, root, "usr/bin/s6-echo", "#!/bin/sh\n", 0o755)
+				write(t, root, "etc/cont-init.d/10-echo", "#!/bin/sh\ns6-echo hi\n", 0o755)
+			},
+		},
+		{
+			name: "S6_ variables",
+			setup: func(t *testing.T, root string) {
+				write(t, root, "etc/ignity/envs/20-s6", "S6_SERVICES_GRACETIME=soon\nS6_LOGGING=1\n", 0o644)
+			},
+			env:    []string{"S6_VERBOSITY=3", "IGNITY_VERBOSITY=1", "S6_READ_ONLY_ROOT=1"},
+			strict: true,
+			want: []string{
+				`/etc/ignity/envs/20-s6:1: bad value of S6_SERVICES_GRACETIME: want a whole number of milliseconds (0 or more)`,
+				`warning: /etc/ignity/envs/20-s6:2: S6_LOGGING is not supported: ignity has no catch-all logger: the services' output goes to the container's; prefix it with IGNITY_LOG_PREFIX=1, or give a service a log/run with logutil-service`,
+				`warning: environment: IGNITY_VERBOSITY="1" and S6_VERBOSITY="3" are both set: IGNITY_VERBOSITY wins`,
+			},
+		},
+
 		// 1. perms
 		{
 			name: "perms syntax",

@@ -98,9 +98,20 @@ func (c *checker) knobs(files []envload.Var, env []string, strict bool) config.C
 		}
 		merged = append(merged, kv)
 	}
-	cfg, err := config.Parse(merged)
+	cfg, notes, err := config.ParseFor(merged, c.l.Overlay())
 	for _, e := range flatten(err) {
 		c.badKnob(e, eff)
+	}
+	for _, n := range notes {
+		// At boot, stage1 says these itself once it parses the knobs.
+		if n.Level != config.Warn || !c.atBuild {
+			continue
+		}
+		if s, ok := eff[n.Name]; ok && s.path != envPath {
+			c.add(Warning, s.path, s.line, "%s", n.Text)
+		} else {
+			c.add(Warning, envPath, 0, "%s", n.Text)
+		}
 	}
 	return cfg
 }

@@ -73,6 +73,9 @@ func (c *checker) program(e entry) {
 	switch {
 	case bytes.HasPrefix(head, []byte("#!")):
 		c.shebang(p, head[2:])
+		if !c.errorsOnly {
+			c.calls(p, e.resolved)
+		}
 	case bytes.HasPrefix(head, []byte("\x7fELF")):
 		c.loader(p, f)
 	default:
@@ -111,7 +114,7 @@ func (c *checker) shebang(p string, line []byte) {
 	if !c.executable(p, 1, Error, "#! interpreter "+interp, interp) {
 		return
 	}
-	if base := path.Base(interp); base == "env" || base == "with-env" {
+	if base := path.Base(interp); base == "env" || base == "with-env" || base == "with-contenv" {
 		c.envShebang(p, interp, arg)
 	}
 }

@@ -40,6 +40,12 @@ type Config struct {
 	LoggingScript []string    // IGNITY_LOGGING_SCRIPT: s6-log's directives for logutil-service
 	CmdStopSignal unix.Signal // IGNITY_CMD_STOP_SIGNAL: what the CMD gets at shutdown
 
+	// s6-overlay's features (see s6.go and the README's migration table).
+	KeepEnv        bool     // IGNITY_KEEP_ENV (S6_KEEP_ENV): services get the merged environment
+	CmdArg0        []string // IGNITY_CMD_ARG0 (S6_CMD_ARG0): words put before the CMD
+	Stage2Hook     string   // IGNITY_STAGE2_HOOK (S6_STAGE2_HOOK): sh -c'd first in stage2
+	FixAttrsHidden bool     // IGNITY_FIX_ATTRS_HIDDEN (S6_FIX_ATTRS_HIDDEN): fix-attrs.d touches dot files
+
 	User string // account created for USERMAP_UID/USERMAP_GID
 	UID  int
 	GID  int
@@ -73,6 +79,10 @@ var knobs = []knob{
 	{"IGNITY_SKIP_PERMS", "0", func(c *Config, v string) (err error) { c.SkipPerms, err = flag(v); return }},
 	{"IGNITY_SYNC_DISKS", "0", func(c *Config, v string) (err error) { c.SyncDisks, err = flag(v); return }},
 	{"IGNITY_VERBOSITY", "1", func(c *Config, v string) (err error) { c.Verbosity, err = level(v); return }},
+	{"IGNITY_KEEP_ENV", "0", func(c *Config, v string) (err error) { c.KeepEnv, err = flag(v); return }},
+	{"IGNITY_CMD_ARG0", "", func(c *Config, v string) (err error) { c.CmdArg0, err = words(v); return }},
+	{"IGNITY_STAGE2_HOOK", "", func(c *Config, v string) error { c.Stage2Hook = v; return nil }},
+	{"IGNITY_FIX_ATTRS_HIDDEN", "0", func(c *Config, v string) (err error) { c.FixAttrsHidden, err = flag(v); return }},
 	{"USER", "root", func(c *Config, v string) error { c.User = v; return nil }},
 	{"USERMAP_UID", "0", func(c *Config, v string) (err error) { c.UID, err = id(v); return }},
 	{"USERMAP_GID", "0", func(c *Config, v string) (err error) { c.GID, err = id(v); return }},
@@ -98,44 +108,52 @@ func Names() []string {
 }
 
 // Parse reads the knobs from env (NAME=value entries; the last one wins).
-// An empty value counts as unset. Every bad knob is reported, joined.
+// An empty value counts as unset. s6-overlay's S6_* names stand for their
+// IGNITY_* knobs (see s6.go). Every bad knob is reported, joined, by the
+// name it was set under.
 func Parse(env []string) (Config, error) {
-	values := make(map[string]string)
-	for _, kv := range env {
-		if name, v, ok := strings.Cut(kv, "="); ok {
-			values[name] = v
-		}
-	}
+	c, _, err := ParseFor(env, false)
+	return c, err
+}
+
+// ParseFor is Parse for an image whose layout is s6-overlay's (overlay,
+// see Overlay), whose defaults differ, and returns the notes about the
+// S6_* variables too: what stage1 and ignity check say once.
+func ParseFor(env []string, overlay bool) (Config, []Note, error) {
+	r := resolve(env, overlay)
 	var c Config
 	var errs []error
 	for _, k := range knobs {
-		v := values[k.name]
+		v := r.values[k.name]
 		if v == "" {
 			v = k.def
 		}
 		if err := k.set(&c, v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", k.name, v, err))
+			src := r.from[k.name]
+			if src.name == "" {
+				src = setting{k.name, v}
+			}
+			errs = append(errs, fmt.Errorf("%s=%q: %w", src.name, src.value, err))
 		}
 	}
+	errs = append(errs, r.errs...)
 	if c.User == "" || strings.ContainsAny(c.User, ":/\n") {
 		errs = append(errs, fmt.Errorf("USER=%q: want an account name without ':', '/' or newlines", c.User))
 	}
-	return c, errors.Join(errs...)
+	return c, r.notes, errors.Join(errs...)
 }
 
 // Knobs keeps of env (NAME=value entries) the knobs alone, the last
-// entry of each name, in the knob table's order: what ignity records for
-// its later processes, which must not see any other variable (secrets).
-func Knobs(env []string) []string {
-	values := make(map[string]string)
-	for _, kv := range env {
-		if name, v, ok := strings.Cut(kv, "="); ok && Known(name) {
-			values[name] = v
-		}
-	}
+// entry of each name, in the knob table's order, under their IGNITY_*
+// names (an S6_* alias resolved, and with overlay the s6-overlay layout's
+// defaults made explicit): what ignity records for its later processes,
+// which must not see any other variable (secrets), and read the same
+// configuration without the image's layout or the S6_* names.
+func Knobs(env []string, overlay bool) []string {
+	r := resolve(env, overlay)
 	var out []string
 	for _, k := range knobs {
-		if v, ok := values[k.name]; ok {
+		if v, ok := r.values[k.name]; ok {
 			out = append(out, k.name+"="+v)
 		}
 	}

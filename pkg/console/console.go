@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 )
@@ -65,13 +66,24 @@ func (l *Logger) lines(kind, text string) {
 }
 
 // Verbosity reads IGNITY_VERBOSITY from env before the configuration is
-// parsed, so that even configuration errors respect it; 1 when unset or
-// not valid (the parser reports a bad value).
+// parsed, so that even configuration errors respect it, or without it
+// s6-overlay's S6_VERBOSITY, mapped as the configuration maps it (0 to 0,
+// 1 and 2 to 1, 3 and more to 2); 1 when unset or not valid (the parser
+// reports a bad value).
 func Verbosity(env []string) int {
+	s6 := -1
 	for i := len(env) - 1; i >= 0; i-- {
 		if v, ok := strings.CutPrefix(env[i], "IGNITY_VERBOSITY="); ok && len(v) == 1 && v[0] >= '0' && v[0] <= '2' {
 			return int(v[0] - '0')
 		}
+		if v, ok := strings.CutPrefix(env[i], "S6_VERBOSITY="); ok && s6 < 0 {
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				s6 = [...]int{0, 1, 1, 2}[min(n, 3)]
+			}
+		}
+	}
+	if s6 >= 0 {
+		return s6
 	}
 	return 1
 }

@@ -13,6 +13,8 @@ func TestVerbosity(t *testing.T) {
 	}{
 		{nil, 1}, {[]string{"IGNITY_VERBOSITY=0"}, 0}, {[]string{"IGNITY_VERBOSITY=2"}, 2},
 		{[]string{"IGNITY_VERBOSITY=9"}, 1}, {[]string{"IGNITY_VERBOSITY=0", "IGNITY_VERBOSITY=2"}, 2},
+		{[]string{"S6_VERBOSITY=0"}, 0}, {[]string{"S6_VERBOSITY=2"}, 1}, {[]string{"S6_VERBOSITY=5"}, 2},
+		{[]string{"S6_VERBOSITY=0", "IGNITY_VERBOSITY=2"}, 2}, {[]string{"S6_VERBOSITY=x"}, 1},
 	} {
 		if got := Verbosity(tt.env); got != tt.want {
 			t.Errorf("Verbosity(%q) = %d, want %d", tt.env, got, tt.want)

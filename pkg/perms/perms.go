@@ -20,8 +20,8 @@
 // rule reaches outside it. Symlinks met by a fix are re-owned themselves
 // (lchown), never chmod'ed and never followed.
 //
-// Recursion covers hidden files too (s6-overlay's S6_FIX_ATTRS_HIDDEN=1),
-// and crosses mount points: a mounted volume is the usual reason for a rule.
+// Recursion covers hidden files too (s6-overlay's S6_FIX_ATTRS_HIDDEN=1)
+// unless a rule says SkipHidden (fix-attrs.d's default), and crosses mount points: a mounted volume is the usual reason for a rule.
 //
 // Plan's answer holds while the tree stays as it was: ignity plans and
 // applies at boot and at image build, before any service or user code runs.
@@ -49,13 +49,16 @@ import (
 
 // Rule is one parsed line of a perms file.
 type Rule struct {
-	Path     string      // absolute, clean path inside the image
-	Recurse  bool        // fix everything below Path too; ignity's form always does
-	Account  Account     // owner and group to set
-	FileMode os.FileMode // mode for everything but directories and symlinks
-	DirMode  os.FileMode // mode for directories
-	File     string      // the perms file the rule came from
-	Line     int         // its line in File, from 1
+	Path    string // absolute, clean path inside the image
+	Recurse bool   // fix everything below Path too; ignity's form always does
+	// SkipHidden leaves out, when recursing, what is named with a leading
+	// "." below Path: s6-overlay's fix-attrs.d without S6_FIX_ATTRS_HIDDEN=1.
+	SkipHidden bool
+	Account    Account     // owner and group to set
+	FileMode   os.FileMode // mode for everything but directories and symlinks
+	DirMode    os.FileMode // mode for directories
+	File       string      // the perms file the rule came from
+	Line       int         // its line in File, from 1
 }
 
 // String renders the rule as a perms line that parses back to the same rule:

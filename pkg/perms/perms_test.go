@@ -983,3 +983,46 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// fix-attrs.d without S6_FIX_ATTRS_HIDDEN=1: a recursion leaves dot files
+// and dot directories, with what they hold, alone; the rule's own path is
+// fixed even when it is a dot name.
+func TestPlanSkipHidden(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		skip   bool
+		hidden bool // the hidden entries are in the plan
+	}{{"hidden skipped", true, false}, {"hidden fixed", false, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			mkdir(t, root, "data", 0o755)
+			writeFile(t, root, "data/seen", "x", 0o644)
+			writeFile(t, root, "data/.env", "x", 0o644)
+			mkdir(t, root, "data/.git", 0o755)
+			writeFile(t, root, "data/.git/config", "x", 0o644)
+			mkdir(t, root, ".top", 0o755)
+			rules, err := Parse("/etc/fix-attrs.d/10", strings.NewReader("/data true 4242:4243 0600 0700\n/.top true 4242:4243 0600 0700\n"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range rules {
+				rules[i].SkipHidden = tt.skip
+			}
+			changes, _, err := Plan(root, rules, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(strs(changes), "\n")
+			for _, p := range []string{"/data/seen", "chmod 0700 /data\n", "/.top"} {
+				if !strings.Contains(got+"\n", p) {
+					t.Errorf("plan lacks %s:\n%s", p, got)
+				}
+			}
+			for _, p := range []string{"/data/.env", "/data/.git", "/data/.git/config"} {
+				if strings.Contains(got, p) != tt.hidden {
+					t.Errorf("plan has %s: %v, want %v:\n%s", p, !tt.hidden, tt.hidden, got)
+				}
+			}
+		})
+	}
+}

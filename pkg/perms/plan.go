@@ -126,7 +126,7 @@ func Plan(root string, rules []Rule, users *Users) (changes []Change, warnings [
 			warnings = append(warnings, fmt.Sprintf("%s:%d: %s is a symlink: only the link's owner is fixed, its target is left alone", r.File, r.Line, r.Path))
 			visit(r, img, st, uid, gid)
 		case st.Mode&unix.S_IFMT == unix.S_IFDIR && r.Recurse:
-			for _, err := range walk(root, img, func(p string, st *unix.Stat_t) { visit(r, p, st, uid, gid) }) {
+			for _, err := range walk(root, img, r.SkipHidden, func(p string, st *unix.Stat_t) { visit(r, p, st, uid, gid) }) {
 				errs = append(errs, &LineError{File: r.File, Line: r.Line, Msg: err.Error()})
 			}
 		default:
@@ -191,7 +191,9 @@ func lstatIn(root, p string) (string, *unix.Stat_t, error) {
 // below it, parents before children, in name order. It never follows a
 // symlink: entries are lstat'ed, and only real directories are entered.
 // Entries vanishing meanwhile are ignored; other failures are returned.
-func walk(root, img string, fn func(img string, st *unix.Stat_t)) []error {
+// With skipHidden, entries below img whose name starts with "." are left
+// out, directories with all they hold (s6-overlay's fix-attrs.d default).
+func walk(root, img string, skipHidden bool, fn func(img string, st *unix.Stat_t)) []error {
 	var errs []error
 	top := filepath.Join(root, img)
 	_ = filepath.WalkDir(top, func(host string, d fs.DirEntry, err error) error {
@@ -201,6 +203,12 @@ func walk(root, img string, fn func(img string, st *unix.Stat_t)) []error {
 			return nil
 		}
 		p := path.Join(img, filepath.ToSlash(rel))
+		if skipHidden && d != nil && rel != "." && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("walk %s: %w", p, errors.Unwrap(err)))

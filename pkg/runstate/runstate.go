@@ -288,10 +288,14 @@ func (s State) ExitStatus() (int, bool) {
 }
 
 // Outcome is the container's exit status at the end of stage3: the one
-// recorded; else 137 when a CMD was running at the shutdown (cmdRan) and
+// recorded; else the number in s6-overlay's exit code file (a finish wrote
+// it before an s6-svscanctl -t); else 137 when a CMD was running at the shutdown (cmdRan) and
 // never recorded one, since it was killed with everything else; else 0.
 func (s State) Outcome(cmdRan bool) int {
 	if n, ok := s.ExitStatus(); ok {
+		return n
+	}
+	if n, ok, _ := s.Exitcode(); ok {
 		return n
 	}
 	if _, ok := s.CmdGroup(); ok && cmdRan {

@@ -1,6 +1,7 @@
 package runstate
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -150,6 +151,13 @@ func TestOutcome(t *testing.T) {
 		{"status recorded", func(st State) error { _, err := st.SetExitStatus(42); return err }, true, 42},
 		{"CMD killed before it recorded a status", func(st State) error { return st.CmdStarted(cmdPgid) }, true, 137},
 		{"CMD started after the shutdown began", func(st State) error { return st.CmdStarted(cmdPgid) }, false, 0},
+		{"exit code file written", func(st State) error { return writeExitcode(st, "42\n") }, false, 42},
+		{"exit code file empty", func(st State) error { return writeExitcode(st, "") }, false, 0},
+		{"exit code file not a number", func(st State) error { return writeExitcode(st, "lots") }, false, 0},
+		{"recorded status beats the exit code file", func(st State) error {
+			_, err := st.SetExitStatus(3)
+			return errors.Join(err, writeExitcode(st, "42"))
+		}, true, 3},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			st, _ := newState(t)
@@ -320,5 +328,50 @@ func TestPrefixer(t *testing.T) {
 	}
 	if pid, ok := st.Prefixer(); !ok || pid != 123 {
 		t.Errorf("Prefixer() = %d, %v; want 123", pid, ok)
+	}
+}
+
+func writeExitcode(st State, v string) error {
+	if err := st.CreateExitcode(); err != nil {
+		return err
+	}
+	return os.WriteFile(st.path(ExitcodeFile), []byte(v), 0o644)
+}
+
+// halt records the exit code file's number before it asks for the
+// shutdown, so that a CMD stopped by it does not decide the status.
+func TestHalt(t *testing.T) {
+	st, rec := newState(t)
+	if err := writeExitcode(st, "7\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := st.ExitStatus(); !ok || n != 7 {
+		t.Errorf("exit status %d %v, want 7", n, ok)
+	}
+	if reason, _ := st.Stopping(); reason != ReasonHalt {
+		t.Errorf("reason %q, want %q", reason, ReasonHalt)
+	}
+	if rec.count(fmt.Sprintf("%d:SIGABRT", svscanPid)) != 1 {
+		t.Errorf("signals %q, want one SIGABRT to s6-svscan", rec.sent)
+	}
+	if err := st.CmdExited(143); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Outcome(true); got != 7 {
+		t.Errorf("Outcome = %d, want 7", got)
+	}
+
+	bad, _ := newState(t)
+	if err := writeExitcode(bad, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Halt(); err == nil || !strings.Contains(err.Error(), `want an exit code from 0 to 255, got "x"`) {
+		t.Errorf("Halt with a bad file: %v", err)
+	}
+	if _, stopping := bad.Stopping(); !stopping {
+		t.Error("a bad exit code file kept halt from stopping the container")
 	}
 }

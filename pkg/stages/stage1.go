@@ -44,6 +44,7 @@ func (b *stage1) steps() []step {
 		{"check the configuration", b.check},
 		{"load the env files", b.loadEnv},
 		{"reset /run/ignity", b.resetRun},
+		{"make s6-overlay's paths", b.compatPaths},
 		{"start stage2", b.startStage2},
 		{"record the boot state", b.recordBoot},
 		{"write the envdir", b.writeEnvdir},
@@ -57,16 +58,17 @@ func (b *stage1) steps() []step {
 
 // stage1 is what the steps of Stage1 share.
 type stage1 struct {
-	sys    System
-	cmd    []string
-	env    []string // the container's environment
-	merged []string // over the env files
-	cfg    config.Config
-	log    *console.Logger
-	st     runstate.State
-	early  *early
-	stage2 int      // pid
-	ready  *os.File // write end of s6-svscan's ready pipe
+	sys     System
+	cmd     []string
+	env     []string // the container's environment
+	merged  []string // over the env files
+	cfg     config.Config
+	log     *console.Logger
+	st      runstate.State
+	early   *early
+	overlay bool     // the image uses s6-overlay's layout
+	stage2  int      // pid
+	ready   *os.File // write end of s6-svscan's ready pipe
 }
 
 func (b *stage1) subreaper() error {
@@ -144,11 +146,10 @@ func (b *stage1) loadEnv() error {
 	for _, p := range problems {
 		b.log.Warn("%v (skipped)", p)
 	}
-	if b.cfg, err = config.Parse(merged); err != nil {
+	if b.cfg, err = b.parseConfig(merged); err != nil {
 		return failWith(ExitUsage, err)
 	}
 	b.merged = merged
-	b.log.SetLevel(b.cfg.Verbosity)
 	return nil
 }
 
@@ -199,7 +200,7 @@ func (b *stage1) startStage2() error {
 // recordBoot records, for every later process, s6-svscan's pid (this
 // one's: exec keeps it), stage2's and the knobs.
 func (b *stage1) recordBoot() error {
-	return b.st.WriteBoot(runstate.Boot{Svscan: os.Getpid(), Stage2: b.stage2, Knobs: config.Knobs(b.merged)})
+	return b.st.WriteBoot(runstate.Boot{Svscan: os.Getpid(), Stage2: b.stage2, Knobs: config.Knobs(b.merged, b.overlay)})
 }
 
 func (b *stage1) writeEnvdir() error {
@@ -227,9 +228,9 @@ func (b *stage1) perms() error {
 }
 
 func (b *stage1) stopBound() error {
-	n := len(scripts(b.sys.Layout.EtcFinalize()))
+	n := finalizeCount(b.sys.Layout)
 	if bound := b.cfg.StopBound(n); bound > 10*time.Second {
-		b.log.Warn("a shutdown may take up to %v (IGNITY_SERVICES_GRACETIME, IGNITY_KILL_FINALIZE_MAXTIME x %d finalize scripts, IGNITY_KILL_GRACETIME): more than docker stop's default 10 s; raise it with docker stop -t", bound, n)
+		b.log.Warn("a shutdown may take up to %v (IGNITY_SERVICES_GRACETIME, IGNITY_KILL_FINALIZE_MAXTIME x %d finalize and cont-finish.d scripts, IGNITY_KILL_GRACETIME): more than docker stop's default 10 s; raise it with docker stop -t", bound, n)
 	}
 	return nil
 }
@@ -284,7 +285,7 @@ func (b *stage1) execSvscan() error {
 		return fmt.Errorf("hand the ready pipe to s6-svscan: %w", err)
 	}
 	argv := []string{"s6-svscan", "-d", strconv.Itoa(int(fd)), "-C", strconv.Itoa(scanMax(b.sys.Layout.EtcServices())), b.sys.Layout.Scandir()}
-	err := b.sys.Exec(b.sys.Programs.Svscan, argv, layout.ChildEnv(b.env))
+	err := b.sys.Exec(b.sys.Programs.Svscan, argv, b.svscanEnv())
 	// stage2 reads the pipe's end and stops, quietly: this says why.
 	b.ready.Close()
 	return fmt.Errorf("exec %s: %w", b.sys.Programs.Svscan, err)

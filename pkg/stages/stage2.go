@@ -68,6 +68,8 @@ func (b *stage2) steps() []step {
 		{"wait until s6-svscan is ready", b.awaitSvscan},
 		{"read the boot state", b.readBoot},
 		{"replay an early signal", b.replayEarly},
+		{"run the stage2 hook", b.stage2Hook},
+		{"apply fix-attrs.d", b.fixAttrs},
 		{"copy the scripts and services into /run/ignity", b.copyTrees},
 		{"run the init scripts", b.initScripts},
 		{"install the services", b.installServices},
@@ -112,6 +114,11 @@ func (b *stage2) readBoot() error {
 	}
 	b.cfg = cfg
 	b.log.SetLevel(cfg.Verbosity)
+	// IGNITY_CMD_ARG0 (S6_CMD_ARG0): words put before the CMD, the
+	// ENTRYPOINT of an image moved to ignity.
+	if len(cfg.CmdArg0) > 0 {
+		b.cmd = append(append([]string{}, cfg.CmdArg0...), b.cmd...)
+	}
 	return nil
 }
 
@@ -148,7 +155,7 @@ func (b *stage2) copyTrees() error {
 func (b *stage2) initScripts() error {
 	l := b.sys.Layout
 	b.log.Info("init", "Executing environment init scripts")
-	for _, s := range scripts(execDir(b.noexec, l.RunInit(), l.EtcInit())) {
+	for _, s := range b.initList() {
 		if _, stopping := b.st.Stopping(); stopping {
 			return errStopped
 		}
@@ -184,6 +191,9 @@ func (b *stage2) initScripts() error {
 // CMD, get it as it is now. Services read the envdir themselves.
 func (b *stage2) reloadEnv() error {
 	env, err := envload.ReadDir(b.sys.Layout.RunEnvs())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // no envdir (a script removed it): the environment stays
+	}
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,7 @@ func (d *stage3) steps() []step {
 		{"stop the log prefixer, once the services are down", d.stopPrefixer},
 		{"send every process SIGTERM", d.terminate},
 		{"send every process SIGKILL", d.kill},
+		{"read s6-overlay's exit code file", d.exitcodeFile},
 	}
 }
 
@@ -180,7 +181,7 @@ func (d *stage3) finalize() {
 	if len(scripts(dir)) == 0 {
 		dir = l.EtcFinalize()
 	}
-	for _, s := range scripts(dir) {
+	for _, s := range finalizeList(dir, l) {
 		status, err := runScript(l, s, d.env, d.cfg.FinalizeMax, d.reaper.Wait, nil)
 		switch {
 		case err == proc.ErrTimeout:

@@ -194,7 +194,10 @@ func TestNothingUnderUsrmergedLinks(t *testing.T) {
 	forEachArch(t, func(t *testing.T, a arch) {
 		for _, e := range readRelease(t, a).entries {
 			name := strings.TrimPrefix(e.Name, "./")
-			for _, top := range []string{"bin/", "sbin/", "lib/", "lib64/"} {
+			// run/ and var/: a var/run/ directory in a COPY'd tree would
+			// replace Debian's /var/run -> /run symlink; s6-overlay's
+			// runtime paths are made by /init and the installer instead.
+			for _, top := range []string{"bin/", "sbin/", "lib/", "lib64/", "run/", "var/"} {
 				if strings.HasPrefix(name, top) {
 					t.Errorf("%s: nothing may ship under /%s", e.Name, top)
 				}
@@ -285,6 +288,16 @@ func testExpectedEntries(t *testing.T, a arch) {
 		{"usr/bin/preboot", "ignity", false},
 		{"usr/bin/with-retries", "ignity", false},
 		{"usr/bin/logutil-service", "ignity", false},
+		{"usr/bin/with-contenv", "ignity", false},
+		{"usr/bin/printcontenv", "ignity", false},
+		{"command/with-contenv", "/usr/bin/with-contenv", false},
+		{"command/printcontenv", "/usr/bin/printcontenv", false},
+		{"command/logutil-service", "/usr/bin/logutil-service", false},
+		{"command/with-retries", "/usr/bin/with-retries", false},
+		{"command/s6-svscanctl", "/usr/bin/s6-svscanctl", false},
+		{"command/s6-setuidgid", "/usr/bin/s6-setuidgid", false},
+		{"command/foreground", "/usr/lib/execline/bin/foreground", false},
+		{"command/execlineb", "/usr/lib/execline/bin/execlineb", false},
 		{"usr/bin/s6-svscan", "", true},
 		{"usr/bin/s6-supervise", "", true},
 		{"usr/bin/s6-svlisten1", "", true},
@@ -547,6 +560,9 @@ func (r *release) programs(t *testing.T) []string {
 		switch {
 		case e.isELF() && !strings.HasPrefix(name, libDir):
 			names = append(names, name)
+		case e.Typeflag == tar.TypeSymlink && strings.HasPrefix(name, "command/"):
+			// s6-overlay's /command names a program run under its own path
+			// here (TestCommandLinks checks where each leads).
 		case e.Typeflag == tar.TypeSymlink:
 			// ignity's applet links run the Go binary, which the cmd tests cover.
 			if dest, ok := r.byName[target(e)]; ok && dest.isELF() && target(e) != "usr/bin/ignity" {
@@ -624,6 +640,18 @@ func TestInstallScript(t *testing.T) {
 					t.Fatalf("run %d: status %d, %v:\n%s", run, status, err, out)
 				}
 			}
+			for link, target := range map[string]string{
+				"/run/s6": "/run/ignity/s6", "/run/service": "/run/ignity/services-state",
+				"/run/s6-linux-init-container-results": "/run/ignity/s6-linux-init-container-results",
+			} {
+				if got, err := os.Readlink(root.Path(link)); err != nil || got != target {
+					t.Errorf("%s -> %q (%v), want a symlink to %s", link, got, err, target)
+				}
+			}
+			// Debian's /var/run -> /run stays; busybox gets it.
+			if got, err := os.Readlink(root.Path("/var/run")); err != nil || (got != "/run" && got != "../run") {
+				t.Errorf("/var/run -> %q (%v), want a symlink to /run", got, err)
+			}
 			if fi, err := os.Lstat(root.Path("/bin/execlineb")); err != nil || !fi.Mode().IsRegular() {
 				t.Errorf("/bin/execlineb is not a regular file: %v", err)
 			}
@@ -693,4 +721,37 @@ func runIn(dir, prog string, args ...string) (status int, out string, err error)
 		return -1, string(b), err
 	}
 	return 0, string(b), nil
+}
+
+// TestCommandLinks: /command holds, for s6-overlay's scripts, a symlink to
+// every program the tarball ships at /usr/bin and /usr/lib/execline/bin,
+// and to each of ignity's applets; nothing else, and none dangling.
+func TestCommandLinks(t *testing.T) {
+	forEachArch(t, func(t *testing.T, a arch) {
+		r := readRelease(t, a)
+		want := map[string]bool{}
+		for _, e := range r.entries {
+			name := strings.TrimPrefix(e.Name, "./")
+			dir, base := path.Split(name)
+			if (dir == "usr/bin/" || dir == "usr/lib/execline/bin/") && base != "execlineb" || name == "usr/lib/execline/bin/execlineb" {
+				want["command/"+base] = true
+			}
+		}
+		for _, e := range r.entries {
+			name := strings.TrimPrefix(e.Name, "./")
+			if !strings.HasPrefix(name, "command/") {
+				continue
+			}
+			if !want[name] {
+				t.Errorf("%s: not a program the tarball ships", name)
+			}
+			delete(want, name)
+			if _, ok := r.byName[target(e)]; e.Typeflag != tar.TypeSymlink || !ok {
+				t.Errorf("%s -> %s: want a symlink to a shipped program", name, e.Linkname)
+			}
+		}
+		for name := range want {
+			t.Errorf("%s missing", name)
+		}
+	})
 }

@@ -1,0 +1,66 @@
+package layout
+
+// s6-overlay's paths: the directories a v2 (or behance docker-base) image
+// configures, and the runtime paths its scripts call. Every runtime one
+// outside /run/ignity is a symlink into it (see CompatLinks).
+
+import "os"
+
+// s6-overlay v2's configuration, read as it is.
+func (l Layout) EtcFixAttrs() string   { return l.path("etc/fix-attrs.d") }
+func (l Layout) EtcContInit() string   { return l.path("etc/cont-init.d") }
+func (l Layout) EtcContFinish() string { return l.path("etc/cont-finish.d") }
+func (l Layout) EtcServicesD() string  { return l.path("etc/services.d") }
+func (l Layout) EtcS6RcD() string      { return l.path("etc/s6-overlay/s6-rc.d") }
+func (l Layout) RunContInit() string   { return l.path("run/ignity/cont-init.d") }
+func (l Layout) RunContFinish() string { return l.path("run/ignity/cont-finish.d") }
+
+// OverlayDirs are the directories whose presence means the image uses
+// s6-overlay's layout, which changes two defaults (see config.ParseFor).
+func (l Layout) OverlayDirs() []string {
+	return []string{l.EtcS6RcD(), l.EtcServicesD(), l.EtcContInit(), l.EtcFixAttrs()}
+}
+
+// Overlay reports whether the image under l uses s6-overlay's layout:
+// one of OverlayDirs exists.
+func (l Layout) Overlay() bool {
+	for _, d := range l.OverlayDirs() {
+		if _, err := os.Stat(d); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Inside /run/ignity, rebuilt at every boot: what the compatibility paths
+// lead to.
+func (l Layout) RunS6() string        { return l.path("run/ignity/s6") }
+func (l Layout) RunS6Results() string { return l.path("run/ignity/s6-linux-init-container-results") }
+func (l Layout) HaltProgram() string  { return l.path("run/ignity/s6/basedir/bin/halt") }
+func (l Layout) ContainerEnv() string { return l.path("run/s6/container_environment") }
+
+// Link is a symlink ignity makes, Path -> Target, both in-image paths
+// (Path absolute; Target as the link holds it).
+type Link struct{ Path, Target string }
+
+func (k Link) String() string { return "ln -s " + k.Target + " " + k.Path }
+
+// CompatLinks are s6-overlay's runtime paths outside /run/ignity, made at
+// boot where the root is writable and by the installer for read-only
+// roots. /var/run/s6 is needed only where /var/run is not Debian's
+// symlink to /run (Compat leaves it out then).
+var CompatLinks = []Link{
+	{"/run/s6", "/run/ignity/s6"},
+	{"/run/s6-linux-init-container-results", "/run/ignity/s6-linux-init-container-results"},
+	{"/run/service", "/run/ignity/services-state"},
+	{"/var/run/s6", "/run/ignity/s6"},
+}
+
+// RunLinks are the symlinks inside /run/ignity (relative to it) that
+// complete s6-overlay's tree: /run/s6/container_environment is the
+// merged envdir, /run/s6/services (and so /var/run/s6/services, v2's
+// scandir) the live scandir.
+var RunLinks = []Link{
+	{"s6/container_environment", "../envs"},
+	{"s6/services", "../services-state"},
+}
