@@ -78,16 +78,30 @@ func Shutdown(sys System, name string) int {
 // dumb-init forward them; otherwise SIGHUP keeps s6's meaning, rescan.
 func Forward(sys System, name string) int {
 	st := sys.state()
+	log := console.To(sys.Stderr, 1)
 	sig := unix.SignalNum(name)
 	var err error
-	if pgid, ok := st.CmdGroup(); ok {
+	pgid, running := st.CmdGroup()
+	switch {
+	case running:
 		err = st.SignalCmd(pgid, sig)
-	} else if sig == unix.SIGHUP {
+	case sig == unix.SIGHUP:
 		err = svc.Send(svc.ScanControl(sys.Layout.Scandir()), "an")
 	}
 	if err != nil {
-		console.To(sys.Stderr, 1).Error(fmt.Errorf("%s: %w", name, err))
+		log.Error(fmt.Errorf("%s: %w", name, err))
 		return ExitSystem
+	}
+	if !running {
+		// Said at IGNITY_VERBOSITY=2 only: reading the knobs costs a file.
+		if cfg, cerr := st.Config(); cerr == nil {
+			log.SetLevel(cfg.Verbosity)
+		}
+		what := "dropped"
+		if sig == unix.SIGHUP {
+			what = "rescanning the services"
+		}
+		log.Debug("signal", "%s with no CMD running: %s", name, what)
 	}
 	return 0
 }

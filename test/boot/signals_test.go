@@ -89,6 +89,17 @@ func TestSignalsDuringBoot(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if !tt.dropped && !tt.forwarded {
+				// s6-svscan runs each handler as a process of its own: wait
+				// until all have run, or one could find the CMD started.
+				for _, s := range forwarded {
+					what := "dropped"
+					if s == syscall.SIGHUP {
+						what = "rescanning the services"
+					}
+					p.WaitOutput(t, fmt.Sprintf("[supervisor/signal] debug: %s with no CMD running: %s", unix.SignalName(s), what), boottest.Short)
+				}
+			}
 			boottest.File(t, r, "/tmp/init-go", "")
 			p.WaitOutput(t, "cmd-started", 30*time.Second)
 			if tt.forwarded {
