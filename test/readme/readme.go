@@ -140,3 +140,50 @@ func Ext(lang string) string {
 	}
 	return "." + lang
 }
+
+// Link is an in-page link, [text](#anchor), and the line it is on.
+type Link struct {
+	Line   int
+	Anchor string
+}
+
+var (
+	heading    = regexp.MustCompile(`^#{1,6} +(.*?) *$`)
+	pageLink   = regexp.MustCompile(`\]\(#([^)\s]+)\)`)
+	slugDelete = regexp.MustCompile(`[^\p{L}\p{N} _-]`)
+)
+
+// Slug is the anchor GitHub gives a heading: lower case, punctuation removed, spaces as '-'.
+func Slug(title string) string {
+	return strings.ReplaceAll(slugDelete.ReplaceAllString(strings.ToLower(title), ""), " ", "-")
+}
+
+// Headings returns the anchors of text's headings (outside fenced blocks), and its in-page
+// links (outside fenced blocks too).
+func Headings(text string) (map[string]bool, []Link) {
+	anchors := map[string]bool{}
+	var links []Link
+	inFence := ""
+	for n, line := range strings.Split(text, "\n") {
+		if m := fence.FindStringSubmatch(line); m != nil {
+			switch {
+			case inFence == "":
+				inFence = m[1]
+				continue
+			case strings.HasPrefix(strings.TrimSpace(line), inFence) && strings.TrimSpace(strings.Trim(line, "`~")) == "":
+				inFence = ""
+				continue
+			}
+		}
+		if inFence != "" {
+			continue
+		}
+		if m := heading.FindStringSubmatch(line); m != nil {
+			anchors[Slug(m[1])] = true
+		}
+		for _, m := range pageLink.FindAllStringSubmatch(line, -1) {
+			links = append(links, Link{n + 1, m[1]})
+		}
+	}
+	return anchors, links
+}

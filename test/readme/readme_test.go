@@ -153,3 +153,44 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMELinks: every in-page link of README.md names one of its headings, and the
+// headings the user guide promises are there, spelt exactly.
+func TestREADMELinks(t *testing.T) {
+	mod, err := harness.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(filepath.Join(mod, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors, links := Headings(string(text))
+	for _, l := range links {
+		if !anchors[l.Anchor] {
+			t.Errorf("README.md:%d: link to #%s: no heading has that anchor", l.Line, l.Anchor)
+		}
+	}
+	for _, h := range []string{"## Quick start", "## Kubernetes", "## Migrating from s6-overlay", "## Troubleshooting"} {
+		if !strings.Contains("\n"+string(text), "\n"+h+"\n") {
+			t.Errorf("README.md: no heading %q", h)
+		}
+	}
+}
+
+func TestSlug(t *testing.T) {
+	for title, want := range map[string]string{
+		"Checking an image: `ignity check`": "checking-an-image-ignity-check",
+		"The CMD's stop signal":             "the-cmds-stop-signal",
+		"Env files, perms and init scripts": "env-files-perms-and-init-scripts",
+		"Migrating from s6-overlay":         "migrating-from-s6-overlay",
+	} {
+		if got := Slug(title); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", title, got, want)
+		}
+	}
+	anchors, links := Headings("# A b\n```\n# not a heading\n[x](#inside)\n```\nsee [it](#a-b)\n")
+	if !anchors["a-b"] || anchors["not-a-heading"] || len(links) != 1 || links[0] != (Link{6, "a-b"}) {
+		t.Errorf("Headings = %v, %v", anchors, links)
+	}
+}
