@@ -128,12 +128,17 @@ func runScript(l layout.Layout, path string, env []string, max time.Duration, wa
 	if err := check.Program(l, path); err != nil {
 		return 0, err
 	}
+	return runArgv([]string{path}, env, max, wait, stop)
+}
+
+// runArgv runs argv as runScript runs a script, unchecked.
+func runArgv(argv []string, env []string, max time.Duration, wait func(pid int) <-chan unix.WaitStatus, stop <-chan os.Signal) (int, error) {
 	null, err := os.Open(os.DevNull)
 	if err != nil {
 		return 0, err
 	}
 	defer null.Close()
-	pid, err := proc.Start([]string{path}, env, []*os.File{null, os.Stdout, os.Stderr})
+	pid, err := proc.Start(argv, env, []*os.File{null, os.Stdout, os.Stderr})
 	if err != nil {
 		return 0, err
 	}
