@@ -101,6 +101,7 @@ func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
 	c.scripts(c.im.inImage(l.EtcInit()))
 	c.scripts(c.im.inImage(l.EtcFinalize()))
 	c.services()
+	c.definitions()
 	sort.SliceStable(c.out, func(i, j int) bool {
 		a, b := c.out[i], c.out[j]
 		if a.Path != b.Path {

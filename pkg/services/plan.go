@@ -223,13 +223,14 @@ func (pl *planner) expand(n string, in map[string]bool) {
 	}
 	s, _ := pl.d.Get(n)
 	deps := []string{}
-	for _, dep := range s.Deps {
+	for i, dep := range s.Deps {
 		from := s.DepsFrom
 		if s.Source == Ignity {
-			// one file: name it, not a path under it
+			// one file: name it and the line, not a path under it
 			from = path.Dir(s.DepsFrom)
 			if _, ok := pl.d.Get(dep); !ok && !builtin[dep] {
-				pl.add(s.DepsFrom, "dependency %q: no such service or bundle (in %s, %s or %s)", dep, IgnityDir, S6rcDir, ServicesDDir)
+				pl.problems = append(pl.problems, Problem{Path: s.DepsFrom, Line: s.DepLines[i],
+					Msg: fmt.Sprintf("dependency %q: no such service or bundle (in %s, %s or %s)", dep, IgnityDir, S6rcDir, ServicesDDir)})
 				continue
 			}
 		}

@@ -86,6 +86,7 @@ type Service struct {
 
 	Deps     []string // dependency names, as written
 	DepsFrom string   // in-image path that declares them, for messages
+	DepLines []int    // for ignity's dependencies file: the line of each of Deps
 	Contents []string // a bundle's members
 
 	Notify      bool          // has notification-fd: counts once ready, not up
@@ -183,22 +184,27 @@ func (r *reader) names(p string) []string {
 }
 
 // dir resolves the in-image path p to a directory, reporting why not.
-func (r *reader) dir(p string) (string, bool) {
+// quiet leaves the report to the caller's own checks (ignity's service
+// dirs: pkg/check and the install name what is wrong with them).
+func (r *reader) dir(p string, quiet bool) (string, bool) {
 	res, err := r.res.Resolve(p, true)
 	if err != nil {
-		r.add(p, 0, "dangling or unreadable: %v", err)
+		if !quiet {
+			r.add(p, 0, "dangling or unreadable: %v", err)
+		}
 		return "", false
 	}
 	st, err := os.Stat(r.host(res))
-	if err != nil {
+	switch {
+	case err == nil && st.IsDir():
+		return r.host(res), true
+	case quiet:
+	case err != nil:
 		r.add(p, 0, "%v", err)
-		return "", false
-	}
-	if !st.IsDir() {
+	default:
 		r.add(p, 0, "not a directory: a definition is a directory")
-		return "", false
 	}
-	return r.host(res), true
+	return "", false
 }
 
 func (r *reader) define(d *Defs, s Service) {
@@ -213,7 +219,7 @@ func (r *reader) define(d *Defs, s Service) {
 func (r *reader) ignity(d *Defs) {
 	for _, n := range r.names(IgnityDir) {
 		p := path.Join(IgnityDir, n)
-		h, ok := r.dir(p)
+		h, ok := r.dir(p, true)
 		if !ok {
 			continue
 		}
@@ -221,7 +227,7 @@ func (r *reader) ignity(d *Defs) {
 		r.longrunFiles(&s)
 		if _, err := os.Stat(filepath.Join(h, "dependencies")); err == nil {
 			s.DepsFrom = path.Join(p, "dependencies")
-			s.Deps = r.depsFile(s.DepsFrom, filepath.Join(h, "dependencies"))
+			s.Deps, s.DepLines = r.depsFile(s.DepsFrom, filepath.Join(h, "dependencies"))
 		}
 		r.define(d, s)
 	}
@@ -229,14 +235,15 @@ func (r *reader) ignity(d *Defs) {
 
 // depsFile reads ignity's dependencies file: one name per line, blank
 // lines and # comments (whole line or after the name) ignored.
-func (r *reader) depsFile(p, host string) []string {
+func (r *reader) depsFile(p, host string) ([]string, []int) {
 	f, err := os.Open(host)
 	if err != nil {
 		r.add(p, 0, "%v", err)
-		return nil
+		return nil, nil
 	}
 	defer f.Close()
 	var out []string
+	var lines []int
 	sc := bufio.NewScanner(f)
 	for line := 1; sc.Scan(); line++ {
 		t := sc.Text()
@@ -250,12 +257,13 @@ func (r *reader) depsFile(p, host string) []string {
 			r.add(p, line, "bad service name %q: want one name per line, without spaces or '/'", t)
 		default:
 			out = append(out, t)
+			lines = append(lines, line)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		r.add(p, 0, "read: %v", err)
 	}
-	return out
+	return out, lines
 }
 
 // longrunFiles reads the s6 files the dependency engine needs.
@@ -296,7 +304,7 @@ func (r *reader) s6rc(d *Defs) {
 	}
 	for _, n := range r.names(S6rcDir) {
 		p := path.Join(S6rcDir, n)
-		h, ok := r.dir(p)
+		h, ok := r.dir(p, false)
 		if !ok {
 			continue
 		}
@@ -311,9 +319,7 @@ func (r *reader) s6rc(d *Defs) {
 		case Longrun:
 			s.Type = Longrun
 			r.longrunFiles(&s)
-			if _, err := os.Lstat(filepath.Join(h, "run")); err != nil {
-				r.add(p, 0, "longrun without run: s6 starts a longrun by executing its run file (add an executable run)")
-			}
+			// A missing run: pkg/check's service dir check names it.
 			s.ProducerFor = r.word(&s, "producer-for")
 			s.ConsumerFor = r.word(&s, "consumer-for")
 			s.PipelineName = r.word(&s, "pipeline-name")
@@ -384,7 +390,7 @@ func (r *reader) word(s *Service, name string) string {
 func (r *reader) servicesD(d *Defs) {
 	for _, n := range r.names(ServicesDDir) {
 		p := path.Join(ServicesDDir, n)
-		h, ok := r.dir(p)
+		h, ok := r.dir(p, false)
 		if !ok {
 			continue
 		}

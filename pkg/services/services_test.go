@@ -136,7 +136,7 @@ func TestCyclesAndMissing(t *testing.T) {
 		}, []string{"/etc/ignity/services/a/dependencies: dependency cycle: a -> a"}},
 		{"missing", map[string]string{
 			"etc/ignity/services/a/run": "x", "etc/ignity/services/a/dependencies": "db\n",
-		}, []string{`/etc/ignity/services/a/dependencies: dependency "db": no such service`}},
+		}, []string{`/etc/ignity/services/a/dependencies:1: dependency "db": no such service`}},
 		{"s6-rc cycle", map[string]string{
 			"etc/s6-overlay/s6-rc.d/x/type": "oneshot\n", "etc/s6-overlay/s6-rc.d/x/up": "echo x\n",
 			"etc/s6-overlay/s6-rc.d/x/dependencies.d/y": "",
@@ -237,12 +237,11 @@ func TestS6rcTree(t *testing.T) {
 func TestS6rcProblems(t *testing.T) {
 	rc := "etc/s6-overlay/s6-rc.d/"
 	_, probs := Load(tree(t, map[string]string{
-		rc + "a/type": "longrn\n", rc + "b/type": "longrun\n", rc + "c/type": "oneshot\n",
+		rc + "a/type": "longrn\n", rc + "c/type": "oneshot\n",
 		rc + "d/run": "x", rc + "e/type": "oneshot\n", rc + "e/up": "x", rc + "e/timeout-up": "soon\n",
 	}))
 	want := []string{
 		`/etc/s6-overlay/s6-rc.d/a/type:1: unknown type "longrn"`,
-		`/etc/s6-overlay/s6-rc.d/b: longrun without run`,
 		`/etc/s6-overlay/s6-rc.d/c: oneshot without up`,
 		`/etc/s6-overlay/s6-rc.d/d: no type file`,
 		`/etc/s6-overlay/s6-rc.d/e/timeout-up:1: want a whole number of milliseconds`,
