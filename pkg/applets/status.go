@@ -255,7 +255,7 @@ func cmdEntry(rs runstate.State, now time.Time) *Entry {
 	if !ok {
 		return nil
 	}
-	e := &Entry{Name: "CMD", State: "up", Pid: pgid, WantedUp: true, Essential: true}
+	e := &Entry{Name: "CMD", State: "up", Pid: pgid, WantedUp: true, Essential: true, Type: "cmd", Dependencies: []string{}, WaitingFor: []string{}}
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pgid)); err == nil && len(b) > 0 {
 		e.Name = "CMD " + filepath.Base(strings.SplitN(string(b), "\x00", 2)[0])
 	}

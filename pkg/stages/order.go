@@ -7,8 +7,8 @@ package stages
 // /run/ignity/services/<name>, until each of its dependencies counts as
 // started: a longrun once up (ready, with notification-fd), a oneshot
 // once its up exited 0. Then it is moved in and s6-svscan told to scan.
-// One goroutine per unit waits for its dependencies' channels; a longrun
-// others wait for is watched by an s6-svwait process, bounded by its
+// One goroutine per unit waits for its dependencies' channels; each
+// longrun is watched by an s6-svwait process until up, bounded by its
 // timeout-up or IGNITY_SERVICES_READY_MAXTIME: nothing polls with a fixed
 // sleep. The CMD starts once every unit has started.
 
@@ -136,9 +136,9 @@ func (b *stage2) orderedStart() error {
 	}()
 	for _, u := range b.plan.Units {
 		o.done[u.Name] = make(chan struct{})
-		for _, d := range u.Deps {
-			o.awaited[d] = true
-		}
+		// Every longrun: the CMD starts once all are up, as s6-overlay's
+		// does once its bundles are.
+		o.awaited[u.Name] = u.Type == services.Longrun
 	}
 	for _, u := range b.plan.Units {
 		go o.run(u)
@@ -182,7 +182,7 @@ type order struct {
 	done     map[string]chan struct{} // closed once the unit started or failed
 	mu       sync.Mutex
 	failed   map[string]bool
-	awaited  map[string]bool // longruns some unit waits for: watched until up
+	awaited  map[string]bool // longruns watched until up (ready)
 	stop     chan os.Signal  // closed when stage2 gets SIGTERM
 	failures chan error
 }

@@ -3,7 +3,6 @@ package boot_test
 import (
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +111,120 @@ func TestDepsRejected(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestDepsStopOrder: at shutdown a dependent stops before what it
+// depends on (each records when SIGTERM reached it), and the whole stop
+// stays inside its bound even when the top service ignores SIGTERM: at
+// IGNITY_SERVICES_GRACETIME everything left is told at once.
+func TestDepsStopOrder(t *testing.T) {
+	stopper := func(n string) string {
+		return "#!/bin/sh\ntrap 'touch /tmp/" + n + "-stop; exit 0' TERM\ntouch /tmp/" + n + "-start\nwhile :; do sleep 0.05; done\n"
+	}
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		s := "/etc/ignity/services/"
+		boottest.Script(t, r, s+"db/run", stopper("db"))
+		boottest.Script(t, r, s+"app/run", stopper("app"))
+		boottest.File(t, r, s+"app/dependencies", "db\n")
+		boottest.Script(t, r, s+"proxy/run", stopper("proxy"))
+		boottest.File(t, r, s+"proxy/dependencies", "app\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", boottest.WaitFor("/tmp/proxy-start")+"echo all-up")
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "all-up")
+		wantBefore(t, r, "/tmp/proxy-stop", "/tmp/app-stop")
+		wantBefore(t, r, "/tmp/app-stop", "/tmp/db-stop")
+	})
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		s := "/etc/ignity/services/"
+		boottest.Script(t, r, s+"db/run", stopper("db"))
+		boottest.Script(t, r, s+"stubborn/run", "#!/bin/sh\ntrap '' TERM\ntouch /tmp/stubborn-start\nwhile :; do sleep 0.05; done\n")
+		boottest.File(t, r, s+"stubborn/dependencies", "db\n")
+		env := boottest.Env("IGNITY_SERVICES_GRACETIME=1000", "IGNITY_KILL_GRACETIME=1000")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short, Env: env}, "/init", "sh", "-c", boottest.WaitFor("/tmp/stubborn-start")+"echo up; touch /tmp/cmd-end")
+		boottest.WantExit(t, res, 0)
+		stop := mtime(t, r, "/tmp/db-stop").Sub(mtime(t, r, "/tmp/cmd-end"))
+		// db waits for the grace (its dependent ignores SIGTERM), then stops
+		// at once: within the bound of 1000 + 1000 ms, well before it.
+		if stop < 900*time.Millisecond || stop > 2000*time.Millisecond {
+			t.Errorf("db stopped %v after the CMD ended, want about IGNITY_SERVICES_GRACETIME=1000 ms\n%s", stop, res)
+		}
+		if res.Elapsed > 4*time.Second {
+			t.Errorf("the boot and stop took %v: past the shutdown bound\n%s", res.Elapsed, res)
+		}
+	})
+}
+
+// TestDeps100 starts 100 services in 10 levels, each of level n needing
+// every one of level n-1 (ready through notification-fd): every level
+// starts after the whole level before it is ready.
+func TestDeps100(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		for l := 0; l < 10; l++ {
+			var deps string
+			for j := 0; l > 0 && j < 10; j++ {
+				deps += fmt.Sprintf("s%d%d\n", l-1, j)
+			}
+			for i := 0; i < 10; i++ {
+				n := fmt.Sprintf("s%d%d", l, i)
+				boottest.Script(t, r, "/etc/ignity/services/"+n+"/run", "#!/bin/sh\ntouch /tmp/"+n+"\necho >&3\nexec sleep 100\n")
+				boottest.File(t, r, "/etc/ignity/services/"+n+"/notification-fd", "3\n")
+				if deps != "" {
+					boottest.File(t, r, "/etc/ignity/services/"+n+"/dependencies", deps)
+				}
+			}
+		}
+		res := r.Boot(t, harness.Options{Timeout: 30 * time.Second}, "/init", "sh", "-c",
+			`n=0; for d in /run/ignity/services-state/s*; do [ "$(s6-svstat -o ready $d)" = true ] && n=$((n+1)); done; echo "ready: $n"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "ready: 100\n")
+		for l := 1; l < 10; l++ {
+			var last time.Time
+			for j := 0; j < 10; j++ {
+				if m := mtime(t, r, fmt.Sprintf("/tmp/s%d%d", l-1, j)); m.After(last) {
+					last = m
+				}
+			}
+			for i := 0; i < 10; i++ {
+				if m := mtime(t, r, fmt.Sprintf("/tmp/s%d%d", l, i)); !m.After(last) {
+					t.Errorf("s%d%d started at %v, before level %d was all ready (%v)", l, i, m.Format(time.StampMicro), l-1, last.Format(time.StampMicro))
+				}
+			}
+		}
+	})
+}
+
+// TestDepsNoneCmdDoesNotWait: with no dependencies anywhere, the CMD
+// starts at once, as before the dependency engine: it does not wait for
+// a service that becomes ready late.
+func TestDepsNoneCmdDoesNotWait(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.Script(t, r, "/etc/ignity/services/slow/run", readyLater("slow", "1"))
+		boottest.File(t, r, "/etc/ignity/services/slow/notification-fd", "3\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", `[ -e /tmp/slow-ready ] || echo "cmd did not ""wait"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "cmd did not wait")
+		if boottest.Exists(r, "/run/ignity/.plan") {
+			t.Error("a start plan was recorded without any dependency")
+		}
+	})
+}
+
+// TestDepsTimeoutUp: a dependency not ready within its timeout-up fails
+// the boot, naming it.
+func TestDepsTimeoutUp(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		s := "/etc/ignity/services/"
+		boottest.Script(t, r, s+"never/run", "#!/bin/sh\nexec sleep 100\n")
+		boottest.File(t, r, s+"never/notification-fd", "3\n")
+		boottest.File(t, r, s+"never/timeout-up", "300\n")
+		boottest.Script(t, r, s+"app/run", "#!/bin/sh\ntouch /tmp/app-start\nexec sleep 100\n")
+		boottest.File(t, r, s+"app/dependencies", "never\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", "echo cmd-ran")
+		boottest.WantExit(t, res, 1)
+		boottest.WantOutput(t, res, "dependency never (of app) not ready within its timeout-up (/etc/ignity/services/never/timeout-up: 300 ms)")
+		boottest.WantNoOutput(t, res, "cmd-ran\n")
+		if boottest.Exists(r, "/tmp/app-start") {
+			t.Error("app started though its dependency never was ready")
+		}
+	})
 }
