@@ -228,3 +228,25 @@ func TestDepsTimeoutUp(t *testing.T) {
 		}
 	})
 }
+
+// TestDepsChainReadOnly: the chain on a read-only root with tmpfs
+// /run/ignity and /tmp. Each dependent says, when it starts, whether c
+// was ready by then.
+func TestDepsChainReadOnly(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		s := "/etc/ignity/services/"
+		saw := func(n string) string {
+			return "#!/bin/sh\n[ -e /tmp/c-ready ] && echo \"" + n + " started after c was ready\" >> /tmp/evidence\nexec sleep 100\n"
+		}
+		boottest.Script(t, r, s+"c/run", readyLater("c", "0.3"))
+		boottest.File(t, r, s+"c/notification-fd", "3\n")
+		boottest.Script(t, r, s+"b/run", saw("b"))
+		boottest.File(t, r, s+"b/dependencies", "c\n")
+		boottest.Script(t, r, s+"a/run", saw("a"))
+		boottest.File(t, r, s+"a/dependencies", "b\n")
+		opt := harness.Options{Timeout: boottest.Short, ReadOnly: true, Tmpfs: []string{"/run/ignity", "/tmp:mode=1777"}}
+		res := r.Boot(t, opt, "/init", "sh", "-c", `i=0; until [ "$(wc -l < /tmp/evidence 2>/dev/null)" = 2 ]; do i=$((i+1)); [ $i -gt 500 ] && break; sleep 0.01; done; sort /tmp/evidence`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "a started after c was ready\nb started after c was ready\n")
+	})
+}
