@@ -253,3 +253,18 @@ func TestDepsChainReadOnly(t *testing.T) {
 		boottest.WantOutput(t, res, "a started after c was ready\nb started after c was ready\n")
 	})
 }
+
+// TestDepsWithLogPrefix: a held dependent's output is prefixed too
+// (IGNITY_LOG_PREFIX=1): its FIFOs are made before it moves in.
+func TestDepsWithLogPrefix(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		s := "/etc/ignity/services/"
+		boottest.Script(t, r, s+"db/run", "#!/bin/sh\necho db-says-hi\necho >&3\nexec sleep 100\n")
+		boottest.File(t, r, s+"db/notification-fd", "3\n")
+		boottest.Script(t, r, s+"app/run", "#!/bin/sh\necho app-says-hi\ntouch /tmp/app-start\nexec sleep 100\n")
+		boottest.File(t, r, s+"app/dependencies", "db\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short, Env: boottest.Env("IGNITY_LOG_PREFIX=1")}, "/init", "sh", "-c", boottest.WaitFor("/tmp/app-start")+"echo cmd-done")
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "db: db-says-hi", "app: app-says-hi", "cmd-done")
+	})
+}

@@ -66,6 +66,7 @@ func TestS6rcTree(t *testing.T) {
 	}{
 		{"writable root", harness.Options{Timeout: boottest.Short}},
 		{"read-only root", harness.Options{Timeout: boottest.Short, ReadOnly: true, Tmpfs: []string{"/run/ignity", "/tmp:mode=1777"}}},
+		{"read-only root, noexec /run/ignity", harness.Options{Timeout: boottest.Short, ReadOnly: true, Tmpfs: []string{"/run/ignity:mode=1777,noexec", "/tmp:mode=1777"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
