@@ -354,6 +354,27 @@ func (r *reader) s6rc(d *Defs) {
 		}
 		r.define(d, s)
 	}
+	// s6-rc makes a bundle of each pipeline, named by its consumer's
+	// pipeline-name, holding the whole pipeline.
+	for _, s := range append([]Service(nil), d.List...) {
+		if s.Source != S6rc || s.PipelineName == "" {
+			continue
+		}
+		if _, ok := d.Get(s.PipelineName); ok {
+			continue
+		}
+		b := Service{Name: s.PipelineName, Type: Bundle, Source: S6rc, Dir: path.Join(s.Dir, "pipeline-name"), Host: s.Host}
+		for n, seen := s.Name, map[string]bool{}; n != "" && !seen[n]; {
+			seen[n] = true
+			b.Contents = append(b.Contents, n)
+			p, ok := d.Get(n)
+			if !ok {
+				break
+			}
+			n = p.ConsumerFor
+		}
+		r.define(d, b)
+	}
 	d.User = r.members(d, UserBundle)
 	d.User2 = r.members(d, User2Bundle)
 }

@@ -199,6 +199,9 @@ func TestS6rcTree(t *testing.T) {
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
+	if pl, ok := d.Get("app-pipeline"); !ok || pl.Type != Bundle || !reflect.DeepEqual(pl.Contents, []string{"app-log", "app"}) {
+		t.Fatalf("the pipeline's bundle: %+v %v", pl, ok)
+	}
 	if !d.S6rc || !reflect.DeepEqual(d.User, []string{"app", "app-log"}) || !reflect.DeepEqual(d.User2, []string{"late"}) {
 		t.Fatalf("S6rc %v user %v user2 %v", d.S6rc, d.User, d.User2)
 	}

@@ -268,3 +268,93 @@ func TestDepsWithLogPrefix(t *testing.T) {
 		boottest.WantOutput(t, res, "db: db-says-hi", "app: app-says-hi", "cmd-done")
 	})
 }
+
+// TestDepsFailures: a dependency failed for good (its crash-loop limit),
+// or a oneshot whose up exits non-zero, fails the boot naming it; its
+// dependents never start.
+func TestDepsFailures(t *testing.T) {
+	rc := "/etc/s6-overlay/s6-rc.d/"
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, r *harness.Root)
+		want  string
+	}{
+		{"permanently failed", func(t *testing.T, r *harness.Root) {
+			s := "/etc/ignity/services/"
+			boottest.Script(t, r, s+"crashy/run", "#!/bin/sh\nexit 3\n")
+			boottest.File(t, r, s+"crashy/notification-fd", "3\n")
+			boottest.File(t, r, s+"crashy/max-deaths", "1 60\n")
+			boottest.Script(t, r, s+"app/run", "#!/bin/sh\ntouch /tmp/app-start\nexec sleep 100\n")
+			boottest.File(t, r, s+"app/dependencies", "crashy\n")
+		}, "dependency crashy (of app) failed permanently before it was ready"},
+		{"oneshot exits non-zero", func(t *testing.T, r *harness.Root) {
+			boottest.File(t, r, rc+"init-bad/type", "oneshot\n")
+			boottest.File(t, r, rc+"init-bad/up", "foreground { echo trying } exit 4\n")
+			boottest.File(t, r, rc+"app/type", "longrun\n")
+			boottest.Script(t, r, rc+"app/run", "#!/bin/sh\ntouch /tmp/app-start\nexec sleep 100\n")
+			boottest.File(t, r, rc+"app/dependencies.d/init-bad", "")
+			boottest.File(t, r, "/etc/s6-overlay/user-bundles.d/user/contents.d/app", "")
+		}, "oneshot init-bad: /etc/s6-overlay/s6-rc.d/init-bad/up exited 4"},
+		{"oneshot past its timeout-up", func(t *testing.T, r *harness.Root) {
+			boottest.File(t, r, rc+"init-slow/type", "oneshot\n")
+			boottest.File(t, r, rc+"init-slow/up", "sleep 100\n")
+			boottest.File(t, r, rc+"init-slow/timeout-up", "200\n")
+			boottest.File(t, r, rc+"user/type", "bundle\n")
+			boottest.File(t, r, rc+"user/contents.d/init-slow", "")
+		}, "oneshot init-slow: /etc/s6-overlay/s6-rc.d/init-slow/up killed after its timeout-up"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+				tt.setup(t, r)
+				res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", "echo cmd-ran")
+				boottest.WantExit(t, res, 1)
+				boottest.WantOutput(t, res, tt.want)
+				boottest.WantNoOutput(t, res, "cmd-ran\n")
+				if boottest.Exists(r, "/tmp/app-start") {
+					t.Error("app started though its dependency failed")
+				}
+			})
+		})
+	}
+}
+
+// TestDepsStopDuringStart: docker stop while a dependent waits (without
+// a bound) for its dependency stops the boot at once.
+func TestDepsStopDuringStart(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		s := "/etc/ignity/services/"
+		boottest.Script(t, r, s+"never/run", "#!/bin/sh\ntouch /tmp/never-start\nexec sleep 100\n")
+		boottest.File(t, r, s+"never/notification-fd", "3\n")
+		boottest.Script(t, r, s+"app/run", "#!/bin/sh\ntouch /tmp/app-start\nexec sleep 100\n")
+		boottest.File(t, r, s+"app/dependencies", "never\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short, TermAfter: 700 * time.Millisecond, Env: boottest.Env("IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=0")}, "/init", "sh", "-c", "echo cmd-ran")
+		if res.TimedOut || res.Elapsed > 3*time.Second {
+			t.Fatalf("docker stop during the ordered start took %v (timed out: %v)\n%s", res.Elapsed, res.TimedOut, res)
+		}
+		boottest.WantNoOutput(t, res, "cmd-ran\n")
+		boottest.WantOutput(t, res, "[supervisor/finalize] Sending all processes the kill signal and exiting")
+		if !boottest.Exists(r, "/tmp/never-start") || boottest.Exists(r, "/tmp/app-start") {
+			t.Error("want never started, app held")
+		}
+	})
+}
+
+// TestS6rcPipeline: a producer-for/consumer-for pair: the consumer reads
+// what the producer writes, as the producer's logger.
+func TestS6rcPipeline(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		boottest.File(t, r, rc+"app/type", "longrun\n")
+		boottest.Script(t, r, rc+"app/run", "#!/bin/sh\necho through-the-pipe\nexec sleep 100\n")
+		boottest.File(t, r, rc+"app/producer-for", "app-log\n")
+		boottest.File(t, r, rc+"app-log/type", "longrun\n")
+		boottest.Script(t, r, rc+"app-log/run", "#!/bin/sh\nwhile read -r l; do echo \"logged: $l\" >> /tmp/app-log; done\n")
+		boottest.File(t, r, rc+"app-log/consumer-for", "app\n")
+		boottest.File(t, r, rc+"app-log/pipeline-name", "app-pipeline\n")
+		boottest.File(t, r, "/etc/s6-overlay/user-bundles.d/user/contents.d/app-pipeline", "")
+		// app-pipeline: the bundle s6-rc makes of the pipeline, by its name.
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", boottest.WaitFor("/tmp/app-log")+"cat /tmp/app-log")
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "logged: through-the-pipe")
+	})
+}
