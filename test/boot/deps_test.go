@@ -3,6 +3,7 @@ package boot_test
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -323,7 +324,8 @@ func TestDepsFailures(t *testing.T) {
 func TestDepsStopDuringStart(t *testing.T) {
 	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
 		s := "/etc/ignity/services/"
-		boottest.Script(t, r, s+"never/run", "#!/bin/sh\ntouch /tmp/never-start\nexec sleep 100\n")
+		// never says what status reports meanwhile: app waits for it.
+		boottest.Script(t, r, s+"never/run", "#!/bin/sh\nignity status --json > /tmp/status.new; ignity status > /tmp/status.txt; mv /tmp/status.new /tmp/status.json\ntouch /tmp/never-start\nexec sleep 100\n")
 		boottest.File(t, r, s+"never/notification-fd", "3\n")
 		boottest.Script(t, r, s+"app/run", "#!/bin/sh\ntouch /tmp/app-start\nexec sleep 100\n")
 		boottest.File(t, r, s+"app/dependencies", "never\n")
@@ -334,7 +336,16 @@ func TestDepsStopDuringStart(t *testing.T) {
 		boottest.WantNoOutput(t, res, "cmd-ran\n")
 		boottest.WantOutput(t, res, "[supervisor/finalize] Sending all processes the kill signal and exiting")
 		if !boottest.Exists(r, "/tmp/never-start") || boottest.Exists(r, "/tmp/app-start") {
-			t.Error("want never started, app held")
+			t.Fatal("want never started, app held")
+		}
+		st := boottest.Read(t, r, "/tmp/status.json")
+		for _, want := range []string{`"name":"app","state":"waiting"`, `"dependencies":["never"],"waiting_for":["never"]`} {
+			if !strings.Contains(st, want) {
+				t.Errorf("status --json lacks %s:\n%s", want, st)
+			}
+		}
+		if txt := boottest.Read(t, r, "/tmp/status.txt"); !strings.Contains(txt, "WAITS FOR") || !strings.Contains(txt, " never\n") {
+			t.Errorf("status does not say app waits for never:\n%s", txt)
 		}
 	})
 }
