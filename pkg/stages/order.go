@@ -156,23 +156,21 @@ func (b *stage2) orderedStart() error {
 		defer t.Stop()
 		bound = t.C
 	}
-	for {
-		select {
-		case <-all:
-			b.log.Info("service", "Services started")
+	select {
+	case <-all:
+		b.log.Info("service", "Services started")
+		return nil
+	case err := <-o.failures:
+		return failWith(1, err)
+	case <-o.stop:
+		return errStopped
+	case <-bound:
+		err := fmt.Errorf("services not started within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=%d ms: %s", b.cfg.CmdWaitMax.Milliseconds(), o.pending())
+		if b.cfg.ContinueOnFailure {
+			b.log.Warn("%v: starting the CMD anyway, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
 			return nil
-		case err := <-o.failures:
-			return failWith(1, err)
-		case <-o.stop:
-			return errStopped
-		case <-bound:
-			err := fmt.Errorf("services not started within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=%d ms: %s", b.cfg.CmdWaitMax.Milliseconds(), o.pending())
-			if b.cfg.ContinueOnFailure {
-				b.log.Warn("%v: starting the CMD anyway, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-				return nil
-			}
-			return failWith(1, err)
 		}
+		return failWith(1, err)
 	}
 }
 
@@ -189,16 +187,18 @@ type order struct {
 
 var errDepFailed = errors.New("a dependency failed")
 
+// run starts u once its dependencies have, and closes its channel.
+// Its failure is reported once, by itself; its dependents then give up
+// quietly (errDepFailed), unless the failure policy says to go on: then
+// it counts as started and they start anyway.
 func (o *order) run(u services.Unit) {
 	defer close(o.done[u.Name])
 	err := o.start(u)
-	if err == nil || errors.Is(err, errStopped) {
+	switch {
+	case err == nil, errors.Is(err, errStopped):
 		return
-	}
-	o.mu.Lock()
-	o.failed[u.Name] = true
-	o.mu.Unlock()
-	if errors.Is(err, errDepFailed) {
+	case errors.Is(err, errDepFailed):
+		o.markFailed(u.Name)
 		return
 	}
 	if e := o.b.st.SetUnit(u.Name, runstate.UnitFailed, err.Error()); e != nil {
@@ -206,12 +206,16 @@ func (o *order) run(u services.Unit) {
 	}
 	if o.b.cfg.ContinueOnFailure {
 		o.b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-		o.mu.Lock()
-		o.failed[u.Name] = false
-		o.mu.Unlock()
 		return
 	}
+	o.markFailed(u.Name)
 	o.failures <- err
+}
+
+func (o *order) markFailed(name string) {
+	o.mu.Lock()
+	o.failed[name] = true
+	o.mu.Unlock()
 }
 
 func (o *order) start(u services.Unit) error {

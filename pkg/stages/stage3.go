@@ -163,20 +163,19 @@ func (d *stage3) stopServices() error {
 	// Dependents first: each group once the one before is down, all
 	// within the one IGNITY_SERVICES_GRACETIME; at the deadline, what is
 	// left is told at once.
-	gone := true
 	for i, g := range groups {
 		left = append(left, tellDown(g, quit)...)
 		if i == len(groups)-1 {
 			break
 		}
-		if gone = d.reaper.WaitUntil(deadline, allGone); !gone {
+		if !d.reaper.WaitUntil(deadline, allGone) {
 			for _, rest := range groups[i+1:] {
 				left = append(left, tellDown(rest, quit)...)
 			}
 			break
 		}
 	}
-	if gone = d.reaper.WaitUntil(deadline, allGone); !gone {
+	if !d.reaper.WaitUntil(deadline, allGone) {
 		d.log.Warn("still running after IGNITY_SERVICES_GRACETIME=%d ms: %s (a logger waits for every writer of its pipe to exit)",
 			d.cfg.ServicesGrace.Milliseconds(), strings.Join(supervised(d.sys.Layout, listening(left)), ", "))
 	}

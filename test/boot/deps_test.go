@@ -369,3 +369,20 @@ func TestS6rcPipeline(t *testing.T) {
 		boottest.WantOutput(t, res, "logged: through-the-pipe")
 	})
 }
+
+// TestDepsFailureContinues: with IGNITY_BEHAVIOUR_IF_STAGE2_FAILS=1 a
+// failed dependency is a warning: its dependent and the CMD start.
+func TestDepsFailureContinues(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		boottest.File(t, r, rc+"init-bad/type", "oneshot\n")
+		boottest.File(t, r, rc+"init-bad/up", "exit 4\n")
+		boottest.File(t, r, rc+"app/type", "longrun\n")
+		boottest.Script(t, r, rc+"app/run", "#!/bin/sh\ntouch /tmp/app-start\nexec sleep 100\n")
+		boottest.File(t, r, rc+"app/dependencies.d/init-bad", "")
+		boottest.File(t, r, "/etc/s6-overlay/user-bundles.d/user/contents.d/app", "")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short, Env: boottest.Env("IGNITY_BEHAVIOUR_IF_STAGE2_FAILS=1")}, "/init", "sh", "-c", boottest.WaitFor("/tmp/app-start")+"echo cmd-ran")
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "oneshot init-bad: /etc/s6-overlay/s6-rc.d/init-bad/up exited 4: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", "cmd-ran")
+	})
+}
