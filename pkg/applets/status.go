@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,10 @@ type Entry struct {
 	Essential bool      `json:"essential"`
 	Notify    bool      `json:"notify"` // has notification-fd: "ready" is meaningful
 	Health    bool      `json:"health"` // has a health program
+	// Added in schema 1, with the dependency engine (README "Dependencies").
+	Type         string   `json:"type"`         // longrun or oneshot
+	Dependencies []string `json:"dependencies"` // what it starts after
+	WaitingFor   []string `json:"waiting_for"`  // those of them not started yet, while it waits
 }
 
 // LastExit is how the last run ended: code, or signal (code -1).
@@ -79,14 +84,18 @@ func Status(l layout.Layout, args []string, w io.Writer) error {
 		enc := json.NewEncoder(w)
 		return enc.Encode(r)
 	}
-	fmt.Fprintf(w, "%-20s %-9s %7s %10s %8s %6s %5s %s\n", "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT", "WANT", "ESSENTIAL")
+	fmt.Fprintf(w, "%-20s %-9s %7s %10s %8s %6s %5s %-9s %s\n", "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT", "WANT", "ESSENTIAL", "WAITS FOR")
 	lines := r.Services
 	if r.Cmd != nil {
 		lines = append(lines, *r.Cmd)
 	}
 	for _, e := range lines {
-		fmt.Fprintf(w, "%-20s %-9s %7d %9.1fs %8d %6s %5s %v\n", e.Name, e.State, e.Pid,
-			float64(e.UptimeMs)/1000, e.Restarts, e.LastExit.String(), yesNo(e.WantedUp), yesNo(e.Essential))
+		waits := strings.Join(e.WaitingFor, ",")
+		if waits == "" {
+			waits = "-"
+		}
+		fmt.Fprintf(w, "%-20s %-9s %7d %9.1fs %8d %6s %5s %-9s %s\n", e.Name, e.State, e.Pid,
+			float64(e.UptimeMs)/1000, e.Restarts, e.LastExit.String(), yesNo(e.WantedUp), yesNo(e.Essential), waits)
 	}
 	return nil
 }
@@ -106,11 +115,65 @@ func Collect(l layout.Layout, now time.Time) (Report, error) {
 		return r, fmt.Errorf("read the services of %s: %w", l.Scandir(), err)
 	}
 	rs := runstate.New(l.Run())
-	for _, s := range list {
-		r.Services = append(r.Services, entry(rs, s, now))
+	units, _, err := rs.Plan()
+	if err != nil {
+		return r, err
 	}
+	byName := map[string]runstate.Unit{}
+	for _, u := range units {
+		byName[u.Name] = u
+	}
+	live := map[string]bool{}
+	for _, s := range list {
+		e := entry(rs, s, now)
+		e.Dependencies = byName[s.Name].Deps
+		live[s.Name] = true
+		r.Services = append(r.Services, withDeps(rs, e))
+	}
+	// The units not in the scandir: dependents still held, and oneshots.
+	for _, u := range units {
+		if live[u.Name] {
+			continue
+		}
+		e := Entry{Name: u.Name, Type: u.Type, Notify: u.Notify, Dependencies: u.Deps}
+		st, _, _ := rs.UnitOf(u.Name)
+		switch {
+		case u.Type != "oneshot" && st != runstate.UnitFailed:
+			e.State = "waiting" // held out of the scandir
+		case st == runstate.UnitStarted:
+			e.State = "done" // a oneshot whose up exited 0
+		case st == runstate.UnitRunning || st == runstate.UnitFailed:
+			e.State = string(st)
+		default:
+			e.State = "waiting"
+		}
+		r.Services = append(r.Services, withDeps(rs, e))
+	}
+	sort.Slice(r.Services, func(i, j int) bool { return r.Services[i].Name < r.Services[j].Name })
 	r.Cmd = cmdEntry(rs, now)
 	return r, nil
+}
+
+// withDeps fills in e's dependency fields: what it waits for, while it
+// waits, are its dependencies the ordered start has not started yet.
+func withDeps(rs runstate.State, e Entry) Entry {
+	if e.Type == "" {
+		e.Type = "longrun"
+	}
+	if e.Dependencies == nil {
+		e.Dependencies = []string{}
+	}
+	e.WaitingFor = []string{}
+	if st, _, _ := rs.UnitOf(e.Name); st != runstate.UnitWaiting {
+		return e
+	}
+	e.State = "waiting"
+	for _, d := range e.Dependencies {
+		if st, _, _ := rs.UnitOf(d); st != runstate.UnitStarted {
+			e.WaitingFor = append(e.WaitingFor, d)
+		}
+	}
+	return e
 }
 
 func entry(rs runstate.State, s svc.Service, now time.Time) Entry {
@@ -192,7 +255,7 @@ func cmdEntry(rs runstate.State, now time.Time) *Entry {
 	if !ok {
 		return nil
 	}
-	e := &Entry{Name: "CMD", State: "up", Pid: pgid, WantedUp: true, Essential: true}
+	e := &Entry{Name: "CMD", State: "up", Pid: pgid, WantedUp: true, Essential: true, Type: "cmd", Dependencies: []string{}, WaitingFor: []string{}}
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pgid)); err == nil && len(b) > 0 {
 		e.Name = "CMD " + filepath.Base(strings.SplitN(string(b), "\x00", 2)[0])
 	}

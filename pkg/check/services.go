@@ -19,8 +19,10 @@ var s6Files = []string{
 	"run", "finish", "down", "log",
 	"notification-fd", "lock-fd", "timeout-kill", "timeout-finish", "max-death-tally", "down-signal",
 	"health", "supervise", "event", "template", "instance", "instances", "data", "env",
-	// ignity's own (README "Restarts").
-	"essential", "keep-leftovers", "max-deaths",
+	// ignity's own (README "Restarts", "Dependencies").
+	"essential", "keep-leftovers", "max-deaths", "dependencies",
+	// s6-rc's, in an s6-overlay v3 definition.
+	"type", "dependencies.d", "contents.d", "producer-for", "consumer-for", "pipeline-name", "timeout-up", "timeout-down", "up", "down", "flag-essential",
 }
 
 // unread are service dir files of other s6 versions: s6 2.11, which

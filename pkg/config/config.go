@@ -27,6 +27,7 @@ type Config struct {
 	ContinueOnFailure  bool          // IGNITY_BEHAVIOUR_IF_STAGE2_FAILS 0 or 1 (2, the default, stops)
 	InitMax            time.Duration // IGNITY_INIT_MAXTIME, per init script
 	HealthTimeout      time.Duration // IGNITY_HEALTH_TIMEOUT, per health program; 0 = no limit
+	ReadyMax           time.Duration // IGNITY_SERVICES_READY_MAXTIME: a dependency's bound without timeout-up; 0 = no limit
 
 	// Services' restarts (see the README's "Restarts" section).
 	LeftoverGrace time.Duration // IGNITY_SERVICE_LEFTOVER_GRACE: TERM to KILL of a dead run's group
@@ -69,6 +70,7 @@ var knobs = []knob{
 	{"IGNITY_KILL_GRACETIME", "3000", func(c *Config, v string) (err error) { c.KillGrace, err = millis(v); return }},
 	{"IGNITY_LOG_PREFIX", "0", func(c *Config, v string) (err error) { c.LogPrefix, err = flag(v); return }},
 	{"IGNITY_LOGGING_SCRIPT", DefaultLoggingScript, func(c *Config, v string) (err error) { c.LoggingScript, err = loggingScript(v); return }},
+	{"IGNITY_SERVICES_READY_MAXTIME", "0", func(c *Config, v string) (err error) { c.ReadyMax, err = millis(v); return }},
 	{"IGNITY_SERVICES_GRACETIME", "5000", func(c *Config, v string) (err error) { c.ServicesGrace, err = millis(v); return }},
 	{"IGNITY_RESTART_BACKOFF_AFTER", "3", func(c *Config, v string) (err error) { c.BackoffAfter, err = count(v, MaxDeathsLimit); return }},
 	{"IGNITY_RESTART_BACKOFF_MAX", "30000", func(c *Config, v string) (err error) { c.BackoffMax, err = millis(v); return }},

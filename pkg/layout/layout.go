@@ -61,6 +61,7 @@ type Programs struct {
 	Svwait     string // s6-svwait
 	Svstat     string // s6-svstat
 	Foreground string // execline's foreground: the restart backoff's wait
+	Execlineb  string // execlineb: runs s6-rc oneshots' up and down lines
 }
 
 // ExeclineBin holds execline's programs (foreground, wait, eltest, ...).
@@ -73,6 +74,7 @@ var DefaultPrograms = Programs{
 	Svwait:     "/usr/bin/s6-svwait",
 	Svstat:     "/usr/bin/s6-svstat",
 	Foreground: ExeclineBin + "/foreground",
+	Execlineb:  "/usr/bin/execlineb",
 }
 
 // DefaultPath is the PATH given to everything ignity starts when the

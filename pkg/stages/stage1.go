@@ -18,6 +18,7 @@ import (
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/services"
 	"golang.org/x/sys/unix"
 )
 
@@ -228,9 +229,9 @@ func (b *stage1) perms() error {
 }
 
 func (b *stage1) stopBound() error {
-	n := finalizeCount(b.sys.Layout)
+	n := finalizeCount(b.sys.Layout) + oneshotDowns(b.sys.Layout)
 	if bound := b.cfg.StopBound(n); bound > 10*time.Second {
-		b.log.Warn("a shutdown may take up to %v (IGNITY_SERVICES_GRACETIME, IGNITY_KILL_FINALIZE_MAXTIME x %d finalize and cont-finish.d scripts, IGNITY_KILL_GRACETIME): more than docker stop's default 10 s; raise it with docker stop -t", bound, n)
+		b.log.Warn("a shutdown may take up to %v (IGNITY_SERVICES_GRACETIME, IGNITY_KILL_FINALIZE_MAXTIME x %d finalize and cont-finish.d scripts and oneshot down lines, IGNITY_KILL_GRACETIME): more than docker stop's default 10 s; raise it with docker stop -t", bound, n)
 	}
 	return nil
 }
@@ -352,4 +353,18 @@ func (e *early) terminating() unix.Signal {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.first
+}
+
+// oneshotDowns counts the oneshots with a down line that may run at
+// shutdown: each counts as a finalize script in the shutdown bound.
+func oneshotDowns(l layout.Layout) int {
+	defs, _ := services.Load(l.Root)
+	plan, _ := services.MakePlan(defs)
+	n := 0
+	for _, u := range plan.Units {
+		if u.Type == services.Oneshot && hasProgram(u.Down) {
+			n++
+		}
+	}
+	return n
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/services"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
@@ -71,8 +73,10 @@ func (b *stage2) steps() []step {
 		{"run the stage2 hook", b.stage2Hook},
 		{"apply fix-attrs.d", b.fixAttrs},
 		{"copy the scripts and services into /run/ignity", b.copyTrees},
+		{"read the service definitions and plan their start", b.planServices},
 		{"run the init scripts", b.initScripts},
 		{"install the services", b.installServices},
+		{"start the dependents as their dependencies start", b.orderedStart},
 		{"wait for the services", b.waitServices},
 		{"start the CMD", b.startCmd},
 	}
@@ -89,6 +93,9 @@ type stage2 struct {
 	ready  *os.File // s6-svscan's ready pipe, read end
 	term   chan os.Signal
 	noexec bool // /run/ignity is mounted noexec
+	plan   services.Plan
+	origin map[string]string // a longrun's definition dir in the image, by name
+	envMu  sync.Mutex        // env: oneshots run in parallel
 }
 
 // errQuiet ends stage2 without a word: whoever failed said why.
@@ -190,6 +197,8 @@ func (b *stage2) initScripts() error {
 // /run/s6/container_environment pattern): every later script, and the
 // CMD, get it as it is now. Services read the envdir themselves.
 func (b *stage2) reloadEnv() error {
+	b.envMu.Lock()
+	defer b.envMu.Unlock()
 	env, err := envload.ReadDir(b.sys.Layout.RunEnvs())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // no envdir (a script removed it): the environment stays
@@ -201,11 +210,18 @@ func (b *stage2) reloadEnv() error {
 	return nil
 }
 
+// environ is the merged environment as it is now.
+func (b *stage2) environ() []string {
+	b.envMu.Lock()
+	defer b.envMu.Unlock()
+	return b.env
+}
+
 // installServices moves every service dir into the scandir and has
 // s6-svscan pick them up.
 func (b *stage2) installServices() error {
 	b.log.Info("service", "Starting services")
-	prefixed, err := installServices(b.sys.Layout, b.cfg, b.noexec, b.sys.Exe)
+	prefixed, err := installServices(b.sys.Layout, b.cfg, b.noexec, b.sys.Exe, b.held, b.originOf)
 	if err != nil {
 		return failWith(ExitUsage, err)
 	}
@@ -215,7 +231,9 @@ func (b *stage2) installServices() error {
 	if err := svc.Send(svc.ScanControl(b.sys.Layout.Scandir()), "a"); err != nil {
 		return err
 	}
-	b.log.Info("service", "Services started")
+	if !b.plan.HasDeps() {
+		b.log.Info("service", "Services started")
+	}
 	return nil
 }
 
@@ -276,7 +294,7 @@ func (b *stage2) startCmd() error {
 	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
 		attr.Foreground, attr.Ctty = true, 0
 	}
-	pid, err := proc.Spawn(path, b.cmd, b.env, []*os.File{os.Stdin, os.Stdout, os.Stderr}, attr)
+	pid, err := proc.Spawn(path, b.cmd, b.environ(), []*os.File{os.Stdin, os.Stdout, os.Stderr}, attr)
 	if err != nil {
 		code := 126
 		if errors.Is(err, os.ErrNotExist) {
@@ -293,7 +311,7 @@ func (b *stage2) startCmd() error {
 		return err
 	}
 	argv := append([]string{"wait", "-o", " " + strconv.Itoa(pid), "", b.sys.Exe, "cmd-exit", "--"}, b.cmd...)
-	err = b.sys.Exec(b.sys.Programs.Wait, argv, b.env)
+	err = b.sys.Exec(b.sys.Programs.Wait, argv, b.environ())
 	b.sys.Kill(-pid, unix.SIGKILL)
 	return fmt.Errorf("exec %s: %w", b.sys.Programs.Wait, err)
 }
@@ -349,14 +367,27 @@ func copyDir(src, dst string) error {
 	return nil
 }
 
+// originOf is where the service dir name comes from in the image: for a
+// noexec /run/ignity, its programs run from there.
+func (b *stage2) originOf(name string) string {
+	if o, ok := b.origin[name]; ok {
+		return o
+	}
+	return filepath.Join(b.sys.Layout.EtcServices(), name)
+}
+
 // installServices moves every service dir into the scandir; each must
 // have a run program that can be executed. Each gets ignity's finish
 // (exe, see restart.go): the user's finish and run keep working under
 // the names svc.Wrap gives them. With IGNITY_LOG_PREFIX=1, each service
 // without a log/ is made prefixed too (its run is then exe, which
 // redirects its output, see ServiceRun and pkg/logprefix), and its dir in
-// the scandir returned.
-func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string) ([]string, error) {
+// the scandir returned. A held service (one with dependencies) is made
+// ready the same way but stays in /run/ignity/services: the ordered start
+// moves it in (its prefixed dir is returned where it is now: the prefixer
+// opens its FIFOs there, and a rename keeps them). origin names the
+// image's copy of a service dir, for a noexec /run/ignity.
+func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string, held func(string) bool, origin func(string) string) ([]string, error) {
 	entries, err := os.ReadDir(l.RunServices())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -376,7 +407,7 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string
 			continue
 		}
 		if noexec {
-			errs = append(errs, svc.LinkPrograms(src, filepath.Join(l.EtcServices(), e.Name())))
+			errs = append(errs, svc.LinkPrograms(src, origin(e.Name())))
 		}
 		if err := svc.Wrap(src, exe, cfg.LeftoverGrace); err != nil {
 			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))
@@ -387,7 +418,14 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string
 				errs = append(errs, fmt.Errorf("service %s: prefix its output (IGNITY_LOG_PREFIX=1): %w", e.Name(), err))
 				continue
 			}
-			prefixed = append(prefixed, filepath.Join(l.Scandir(), e.Name()))
+			if held(e.Name()) {
+				prefixed = append(prefixed, src)
+			} else {
+				prefixed = append(prefixed, filepath.Join(l.Scandir(), e.Name()))
+			}
+		}
+		if held(e.Name()) {
+			continue
 		}
 		if err := svc.Install(src, l.Scandir(), e.Name(), cfg.ServicesGrace); err != nil {
 			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))

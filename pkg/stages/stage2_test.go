@@ -19,8 +19,11 @@ const fakeSvscan = 999999 // never a real pid here: kill is recorded
 // record, s6-svscan's control FIFO (read by the test) and the ready pipe.
 func booted(t *testing.T, w *world, knobs ...string) (ready *os.File, scan func() string) {
 	t.Helper()
-	if err := os.MkdirAll(w.sys.Layout.SvscanDir(), 0o755); err != nil {
-		t.Fatal(err)
+	// stage1 writes the envdir, which stage2 re-reads after each script.
+	for _, d := range []string{w.sys.Layout.SvscanDir(), w.sys.Layout.RunEnvs()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.state().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/envload"
+	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
@@ -146,18 +147,34 @@ func (d *stage3) stopServices() error {
 		d.log.Info("finalize", "Finalize scripts executed")
 	}()
 
-	fifos := tellServicesDown(d.sys.Layout, d.reason == "SIGQUIT", d.log)
-	d.log.Info("finalize", "Waiting for services")
 	deadline := d.start.Add(d.cfg.ServicesGrace)
+	quit := d.reason == "SIGQUIT"
+	groups := d.stopOrder()
+	d.log.Info("finalize", "Waiting for services")
 	// Checked after every reap: dropping the supervisors seen gone from the
 	// front, and stopping at the first still there, opens each FIFO about
 	// once in all instead of all of them after every exit.
-	left := fifos
+	var left []string
 	allGone := func() bool {
 		for len(left) > 0 && !svc.Listening(left[0]) {
 			left = left[1:]
 		}
 		return len(left) == 0
+	}
+	// Dependents first: each group once the one before is down, all
+	// within the one IGNITY_SERVICES_GRACETIME; at the deadline, what is
+	// left is told at once.
+	for i, g := range groups {
+		left = append(left, tellDown(g, quit)...)
+		if i == len(groups)-1 {
+			break
+		}
+		if !d.reaper.WaitUntil(deadline, allGone) {
+			for _, rest := range groups[i+1:] {
+				left = append(left, tellDown(rest, quit)...)
+			}
+			break
+		}
 	}
 	if !d.reaper.WaitUntil(deadline, allGone) {
 		d.log.Warn("still running after IGNITY_SERVICES_GRACETIME=%d ms: %s (a logger waits for every writer of its pipe to exit)",
@@ -192,6 +209,55 @@ func (d *stage3) finalize() {
 			d.log.Warn("finalize script %s exited %d", etcName(l, s), status)
 		}
 	}
+	d.oneshotsDown()
+}
+
+// oneshotsDown runs the down line of every oneshot whose up completed,
+// in reverse start order, with execlineb -P -c, each as a finalize
+// script: at most IGNITY_KILL_FINALIZE_MAXTIME (or its timeout-down, when
+// shorter), so that the shutdown bound counts it as one.
+func (d *stage3) oneshotsDown() {
+	units, ok, err := d.st.Plan()
+	if err != nil {
+		d.log.Error(err)
+	}
+	if !ok {
+		return
+	}
+	for i := len(units) - 1; i >= 0; i-- {
+		u := units[i]
+		if u.Type != "oneshot" || !hasProgram(u.Down) {
+			continue
+		}
+		if st, _, _ := d.st.UnitOf(u.Name); st != runstate.UnitStarted {
+			continue
+		}
+		bound, what := d.cfg.FinalizeMax, fmt.Sprintf("IGNITY_KILL_FINALIZE_MAXTIME=%d ms", d.cfg.FinalizeMax.Milliseconds())
+		if t := time.Duration(u.TimeoutDownMs) * time.Millisecond; t > 0 && (bound == 0 || t < bound) {
+			bound, what = t, fmt.Sprintf("its timeout-down (%d ms)", u.TimeoutDownMs)
+		}
+		status, err := runArgv([]string{d.sys.Programs.Execlineb, "-P", "-c", u.Down}, d.env, bound, d.reaper.Wait, nil)
+		switch {
+		case err == proc.ErrTimeout:
+			d.log.Warn("oneshot %s: %s killed after %s", u.Name, u.DownFrom, what)
+		case err != nil:
+			d.log.Error(fmt.Errorf("oneshot %s: %s: %w", u.Name, u.DownFrom, err))
+		case status != 0:
+			d.log.Warn("oneshot %s: %s exited %d", u.Name, u.DownFrom, status)
+		}
+	}
+}
+
+// hasProgram reports whether the execline line has a program to run
+// (not only comments); a line that does not lex counts as one, so that
+// execlineb reports it.
+func hasProgram(line string) bool {
+	words, err := execline.Lex(line)
+	if err != nil {
+		return true
+	}
+	_, ok := execline.Program(words)
+	return ok
 }
 
 func (d *stage3) sync() error {
@@ -255,15 +321,48 @@ func (d *stage3) kill() error {
 	return nil
 }
 
-// tellServicesDown tells every s6-supervise to bring its service down and
-// exit (what s6-svc -dx does), and returns the control FIFOs to watch. A
-// logger is only told to exit once its service is down, so it drains the
-// pipe and loses no line; on SIGQUIT it is stopped too, as s6 does.
-func tellServicesDown(l layout.Layout, quit bool, log *console.Logger) []string {
-	list, err := svc.List(l.Scandir())
+// stopOrder groups the services of the scandir by the order they stop
+// in: the highest level of the start plan first, a service the plan does
+// not know (added by hand) with level 0. Without a plan (no dependencies
+// anywhere), one group: everything at once.
+func (d *stage3) stopOrder() [][]svc.Service {
+	list, err := svc.List(d.sys.Layout.Scandir())
 	if err != nil {
 		return nil
 	}
+	units, ok, err := d.st.Plan()
+	if err != nil {
+		d.log.Error(fmt.Errorf("%w: stopping every service at once", err))
+	}
+	level := map[string]int{}
+	top := 0
+	if ok {
+		for _, u := range units {
+			level[u.Name] = u.Level
+			top = max(top, u.Level)
+		}
+	}
+	groups := make([][]svc.Service, top+1)
+	for _, s := range list {
+		l := level[s.Name]
+		groups[top-l] = append(groups[top-l], s)
+	}
+	var out [][]svc.Service
+	for _, g := range groups {
+		if len(g) > 0 {
+			out = append(out, g)
+		}
+	}
+	d.log.Debug("finalize", "%d services to stop, in %d group(s), dependents first", len(list), len(out))
+	return out
+}
+
+// tellDown tells the s6-supervise of each service of list to bring its
+// service down and exit (what s6-svc -dx does), and returns the control
+// FIFOs to watch. A logger is only told to exit once its service is down,
+// so it drains the pipe and loses no line; on SIGQUIT it is stopped too,
+// as s6 does.
+func tellDown(list []svc.Service, quit bool) []string {
 	var fifos []string
 	for _, s := range list {
 		fifo := svc.Control(s.Dir)
@@ -281,7 +380,6 @@ func tellServicesDown(l layout.Layout, quit bool, log *console.Logger) []string 
 			}
 		}
 	}
-	log.Debug("finalize", "%d supervisors told to stop", len(fifos))
 	return fifos
 }
 

@@ -1,0 +1,86 @@
+package check
+
+import (
+	"errors"
+	"path"
+	"strings"
+
+	"github.com/ignity/ignity/pkg/execline"
+	"github.com/ignity/ignity/pkg/services"
+)
+
+// definitions checks what pkg/services reads from every source: the
+// s6-rc.d definitions (type, up and down lines, the longruns' service
+// dirs), services.d's service dirs, and the start plan of all of them
+// with ignity's own (unknown dependencies and bundle members, cycles).
+// ignity's own service dirs are checked by services.
+func (c *checker) definitions() {
+	defs, probs := services.Load(c.l.Root)
+	for _, p := range probs {
+		c.add(Error, p.Path, p.Line, "%s", p.Msg)
+	}
+	for _, s := range defs.List {
+		switch {
+		case s.Source == services.Ignity:
+		case s.Type == services.Longrun:
+			if res := c.im.inImage(s.Host); res != "" {
+				c.serviceDir(s.Dir, res, "")
+			}
+		case s.Type == services.Oneshot:
+			c.line(s.UpFrom, s.Up)
+			if s.DownFrom != "" {
+				c.line(s.DownFrom, s.Down)
+			}
+		}
+	}
+	plan, more := services.MakePlan(defs)
+	for _, p := range more {
+		c.add(Error, p.Path, p.Line, "%s", p.Msg)
+	}
+	for _, n := range plan.Unused {
+		s, _ := defs.Get(n)
+		c.add(Warning, s.Dir, 0, "not started: it is in neither the %s nor the %s bundle, nor a dependency of one of their members (add it to %s/%s/contents.d/)",
+			services.UserBundle, services.User2Bundle, services.UserBundlesDir, services.UserBundle)
+	}
+}
+
+// line checks a oneshot's up or down file p: one execline command line
+// that lexes, whose program is in the image (a path, or a name found in
+// the PATH the boot gives). Only comments is a no-op, and fine.
+func (c *checker) line(p, text string) {
+	words, err := execline.Lex(text)
+	var le *execline.Error
+	if errors.As(err, &le) {
+		c.add(Error, p, le.Line, "%s (execline syntax, as execlineb reads it)", le.Msg)
+		return
+	}
+	w, ok := execline.Program(words)
+	if !ok {
+		return
+	}
+	if strings.HasPrefix(w.Text, "/") {
+		e, exists, err := c.im.look(w.Text)
+		switch {
+		case err != nil:
+			c.fail(w.Text, err)
+		case !exists:
+			c.add(Error, p, w.Line, "program %s not found in the image", w.Text)
+		default:
+			c.program(e)
+		}
+		return
+	}
+	if strings.Contains(w.Text, "/") {
+		c.add(Error, p, w.Line, "program %q: a relative path; execlineb runs it from an unknown directory (use an absolute path)", w.Text)
+		return
+	}
+	for _, d := range c.pathDirs {
+		if d == "" {
+			continue
+		}
+		if e, exists, err := c.im.look(path.Join(d, w.Text)); err == nil && exists && e.resolved != "" && !e.info.IsDir() {
+			return
+		}
+	}
+	c.add(Error, p, w.Line, "program %q not found in %s", w.Text, c.pathFrom)
+}

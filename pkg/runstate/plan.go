@@ -1,0 +1,114 @@
+package runstate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The start plan stage2 runs, recorded for stage3 (which stops the
+// services in reverse order and runs the oneshots' down lines) and for
+// ignity status (dependencies, what a waiting service waits for), and the
+// state of each unit the ordered start has dealt with.
+const (
+	filePlan  = ".plan"  // JSON: []Unit
+	dirUnits  = ".units" // one file per unit: its UnitState
+	PlanLimit = 1 << 20  // bytes: a plan read back is at most this long
+)
+
+// Unit is one unit of the start plan, as the later stages need it.
+type Unit struct {
+	Name          string   `json:"name"`
+	Type          string   `json:"type"` // longrun or oneshot
+	Deps          []string `json:"deps"`
+	Level         int      `json:"level"`
+	Notify        bool     `json:"notify,omitempty"`
+	Down          string   `json:"down,omitempty"`            // a oneshot's down line
+	DownFrom      string   `json:"down_from,omitempty"`       // its file, for messages
+	TimeoutDownMs int64    `json:"timeout_down_ms,omitempty"` // -1: none set
+}
+
+// UnitState is where the ordered start is with one unit.
+type UnitState string
+
+const (
+	UnitWaiting UnitState = "waiting" // held until its dependencies count as started
+	UnitRunning UnitState = "running" // a oneshot's up runs
+	UnitStarted UnitState = "started" // a longrun handed to s6, or a oneshot's up exited 0
+	UnitFailed  UnitState = "failed"  // a oneshot's up failed, or the longrun never came up
+)
+
+// SetPlan records the start plan, once per boot, before the ordered
+// start begins.
+func (s State) SetPlan(units []Unit) error {
+	b, err := json.Marshal(units)
+	if err != nil {
+		return err
+	}
+	if err := s.replace(".", filePlan, b); err != nil {
+		return fmt.Errorf("record the start plan: %w", err)
+	}
+	return nil
+}
+
+// Plan reads the start plan; ok is false when the boot recorded none
+// (it did not get that far).
+func (s State) Plan() ([]Unit, bool, error) {
+	f, err := os.Open(s.path(filePlan))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read the start plan: %w", err)
+	}
+	defer f.Close()
+	var units []Unit
+	if err := json.NewDecoder(&limited{f, PlanLimit}).Decode(&units); err != nil {
+		return nil, false, fmt.Errorf("read the start plan %s: %w", s.path(filePlan), err)
+	}
+	return units, true, nil
+}
+
+type limited struct {
+	f *os.File
+	n int
+}
+
+func (l *limited) Read(b []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errors.New("longer than the limit")
+	}
+	if len(b) > l.n {
+		b = b[:l.n]
+	}
+	n, err := l.f.Read(b)
+	l.n -= n
+	return n, err
+}
+
+// SetUnit records the state of the unit name, with an optional detail
+// (why it failed).
+func (s State) SetUnit(name string, st UnitState, detail string) error {
+	v := string(st)
+	if detail != "" {
+		v += " " + strings.ReplaceAll(detail, "\n", " ")
+	}
+	if err := s.replace(dirUnits, name, []byte(v+"\n")); err != nil {
+		return fmt.Errorf("record the state of %s: %w", name, err)
+	}
+	return nil
+}
+
+// UnitOf reads the state of the unit name; ok is false when the ordered
+// start never recorded one.
+func (s State) UnitOf(name string) (st UnitState, detail string, ok bool) {
+	v, ok := s.read(filepath.Join(dirUnits, name))
+	if !ok {
+		return "", "", false
+	}
+	a, b, _ := strings.Cut(v, " ")
+	return UnitState(a), b, true
+}

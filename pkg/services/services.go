@@ -1,0 +1,422 @@
+// Package services is the one model of an image's service definitions,
+// read as data from every source ignity knows, and of the start plan
+// built from them:
+//
+//   - /etc/ignity/services/<name>/: s6 service dirs, with ignity's optional
+//     file dependencies (one name per line, # comments);
+//   - /etc/s6-overlay/s6-rc.d/<name>/: s6-overlay v3's definitions (type
+//     longrun, oneshot or bundle; dependencies.d/, contents.d/, up, down,
+//     producer-for/consumer-for/pipeline-name), started through the user
+//     and user2 bundles (also /etc/s6-overlay/user-bundles.d/<bundle>/contents.d/);
+//   - /etc/services.d/<name>/: s6-overlay v2's (and behance docker-base's)
+//     service dirs, each a directory or a symlink to one elsewhere.
+//
+// Nothing here runs anything: check, the stages and status read the same
+// Defs and Plan. Paths in Problems and in Service.Dir are the image's own;
+// the tree is read from Root as if chroot'ed to it (symlinks resolve
+// inside it).
+package services
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ignity/ignity/pkg/imagepath"
+)
+
+// Type is a definition's kind, as s6-rc's type file spells it.
+type Type string
+
+const (
+	Longrun Type = "longrun" // a supervised process: an s6 service dir
+	Oneshot Type = "oneshot" // an up (and optional down) command line, run once
+	Bundle  Type = "bundle"  // a name for a set of definitions (contents.d/)
+)
+
+// Source is where a definition was read.
+type Source int
+
+const (
+	Ignity    Source = iota // /etc/ignity/services
+	S6rc                    // /etc/s6-overlay/s6-rc.d
+	ServicesD               // /etc/services.d
+)
+
+// The in-image directories the sources are read from.
+const (
+	IgnityDir      = "/etc/ignity/services"
+	S6rcDir        = "/etc/s6-overlay/s6-rc.d"
+	UserBundlesDir = "/etc/s6-overlay/user-bundles.d"
+	ServicesDDir   = "/etc/services.d"
+)
+
+// The bundles s6-overlay v3 starts, in order, around the services.d
+// services (its legacy-services), and the names of its own stages that a
+// definition may depend on: they are done before any definition starts
+// (base: fix-attrs.d and cont-init.d), or stand for the services.d set.
+const (
+	UserBundle     = "user"
+	User2Bundle    = "user2"
+	LegacyServices = "legacy-services"
+)
+
+// builtin are s6-overlay's own definitions: depending on one is allowed
+// and met before the user's start (legacy-services: see Plan).
+var builtin = map[string]bool{"base": true, "fix-attrs": true, "legacy-cont-init": true, LegacyServices: true}
+
+// NoTimeout is a Service's TimeoutUp or TimeoutDown when no file sets one.
+const NoTimeout time.Duration = -1
+
+// Service is one definition.
+type Service struct {
+	Name   string
+	Type   Type
+	Source Source
+	Dir    string // in-image path of the definition, as listed ("/etc/services.d/web")
+	Host   string // host path of what it resolves to, to read or copy from
+
+	Deps     []string // dependency names, as written
+	DepsFrom string   // in-image path that declares them, for messages
+	DepLines []int    // for ignity's dependencies file: the line of each of Deps
+	Contents []string // a bundle's members
+
+	Notify      bool          // has notification-fd: counts once ready, not up
+	TimeoutUp   time.Duration // timeout-up (ms), or NoTimeout; 0 = no limit
+	TimeoutDown time.Duration // timeout-down (ms), or NoTimeout; 0 = no limit
+	Up, Down    string        // a oneshot's command lines (execline syntax)
+	UpFrom      string        // in-image path of up, for messages
+	DownFrom    string
+
+	ProducerFor, ConsumerFor, PipelineName string
+}
+
+// Problem is one thing wrong with the definitions: "path:line: msg".
+type Problem struct {
+	Path string
+	Line int // from 1; 0 when not tied to a line
+	Msg  string
+}
+
+func (p Problem) Error() string {
+	if p.Line > 0 {
+		return p.Path + ":" + strconv.Itoa(p.Line) + ": " + p.Msg
+	}
+	return p.Path + ": " + p.Msg
+}
+
+// Defs are every definition of an image.
+type Defs struct {
+	List   []Service // in source order (ignity, s6-rc.d, services.d), then name order
+	S6rc   bool      // /etc/s6-overlay/s6-rc.d exists: s6-overlay v3's order applies
+	User   []string  // members of the user bundle, from every place they are listed
+	User2  []string
+	byName map[string]int
+}
+
+// Get returns the definition called name.
+func (d Defs) Get(name string) (Service, bool) {
+	i, ok := d.byName[name]
+	if !ok {
+		return Service{}, false
+	}
+	return d.List[i], true
+}
+
+// Load reads every definition under root (the image's top). Problems are
+// what makes a definition unusable, each naming its file; a definition
+// with one is still listed when its name and type are known.
+func Load(root string) (Defs, []Problem) {
+	r := &reader{root: root, res: imagepath.NewResolver(root)}
+	d := Defs{byName: map[string]int{}}
+	r.ignity(&d)
+	r.s6rc(&d)
+	r.servicesD(&d)
+	return d, r.problems
+}
+
+type reader struct {
+	root     string
+	res      *imagepath.Resolver
+	problems []Problem
+}
+
+func (r *reader) add(p string, line int, format string, args ...any) {
+	r.problems = append(r.problems, Problem{Path: p, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (r *reader) host(p string) string { return filepath.Join(r.root, filepath.FromSlash(p)) }
+
+// names lists the entries of the in-image dir p in name order, skipping
+// dot names; a missing dir has none.
+func (r *reader) names(p string) []string {
+	res, err := r.res.Resolve(p, true)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		r.add(p, 0, "%v", err)
+		return nil
+	}
+	entries, err := os.ReadDir(r.host(res))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		r.add(p, 0, "read: %v", err)
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Name()[0] != '.' {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// dir resolves the in-image path p to a directory, reporting why not.
+// quiet leaves the report to the caller's own checks (ignity's service
+// dirs: pkg/check and the install name what is wrong with them).
+func (r *reader) dir(p string, quiet bool) (string, bool) {
+	res, err := r.res.Resolve(p, true)
+	if err != nil {
+		if !quiet {
+			r.add(p, 0, "dangling or unreadable: %v", err)
+		}
+		return "", false
+	}
+	st, err := os.Stat(r.host(res))
+	switch {
+	case err == nil && st.IsDir():
+		return r.host(res), true
+	case quiet:
+	case err != nil:
+		r.add(p, 0, "%v", err)
+	default:
+		r.add(p, 0, "not a directory: a definition is a directory")
+	}
+	return "", false
+}
+
+func (r *reader) define(d *Defs, s Service) {
+	if i, ok := d.byName[s.Name]; ok {
+		r.add(s.Dir, 0, "service %q is also defined as %s: rename one of them", s.Name, d.List[i].Dir)
+		return
+	}
+	d.byName[s.Name] = len(d.List)
+	d.List = append(d.List, s)
+}
+
+func (r *reader) ignity(d *Defs) {
+	for _, n := range r.names(IgnityDir) {
+		p := path.Join(IgnityDir, n)
+		h, ok := r.dir(p, true)
+		if !ok {
+			continue
+		}
+		s := Service{Name: n, Type: Longrun, Source: Ignity, Dir: p, Host: h}
+		r.longrunFiles(&s)
+		if _, err := os.Stat(filepath.Join(h, "dependencies")); err == nil {
+			s.DepsFrom = path.Join(p, "dependencies")
+			s.Deps, s.DepLines = r.depsFile(s.DepsFrom, filepath.Join(h, "dependencies"))
+		}
+		r.define(d, s)
+	}
+}
+
+// depsFile reads ignity's dependencies file: one name per line, blank
+// lines and # comments (whole line or after the name) ignored.
+func (r *reader) depsFile(p, host string) ([]string, []int) {
+	f, err := os.Open(host)
+	if err != nil {
+		r.add(p, 0, "%v", err)
+		return nil, nil
+	}
+	defer f.Close()
+	var out []string
+	var lines []int
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		t := sc.Text()
+		if i := strings.IndexByte(t, '#'); i >= 0 {
+			t = t[:i]
+		}
+		t = strings.TrimSpace(t)
+		switch {
+		case t == "":
+		case strings.ContainsAny(t, " \t/"):
+			r.add(p, line, "bad service name %q: want one name per line, without spaces or '/'", t)
+		default:
+			out = append(out, t)
+			lines = append(lines, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		r.add(p, 0, "read: %v", err)
+	}
+	return out, lines
+}
+
+// longrunFiles reads the s6 files the dependency engine needs.
+func (r *reader) longrunFiles(s *Service) {
+	_, err := os.Stat(filepath.Join(s.Host, "notification-fd"))
+	s.Notify = err == nil
+	s.TimeoutUp = r.millis(s, "timeout-up")
+	s.TimeoutDown = NoTimeout
+}
+
+// millis reads the first line of the file name of s as milliseconds.
+func (r *reader) millis(s *Service, name string) time.Duration {
+	b, err := os.ReadFile(filepath.Join(s.Host, name))
+	if err != nil {
+		return NoTimeout
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	n, err := strconv.ParseUint(strings.TrimSpace(line), 10, 31)
+	if err != nil {
+		r.add(path.Join(s.Dir, name), 1, "want a whole number of milliseconds (0 = no limit), got %q", cut(line))
+		return NoTimeout
+	}
+	return time.Duration(n) * time.Millisecond
+}
+
+func cut(s string) string {
+	if len(s) > 20 {
+		return s[:20] + "..."
+	}
+	return s
+}
+
+func (r *reader) s6rc(d *Defs) {
+	if _, err := r.res.Resolve(S6rcDir, true); err == nil {
+		if st, err := os.Stat(r.host(S6rcDir)); err == nil && st.IsDir() {
+			d.S6rc = true
+		}
+	}
+	for _, n := range r.names(S6rcDir) {
+		p := path.Join(S6rcDir, n)
+		h, ok := r.dir(p, false)
+		if !ok {
+			continue
+		}
+		s := Service{Name: n, Source: S6rc, Dir: p, Host: h}
+		b, err := os.ReadFile(filepath.Join(h, "type"))
+		if err != nil {
+			r.add(p, 0, "no type file: s6-rc wants type holding longrun, oneshot or bundle")
+			continue
+		}
+		t := strings.TrimSpace(string(b))
+		switch Type(t) {
+		case Longrun:
+			s.Type = Longrun
+			r.longrunFiles(&s)
+			// A missing run: pkg/check's service dir check names it.
+			s.ProducerFor = r.word(&s, "producer-for")
+			s.ConsumerFor = r.word(&s, "consumer-for")
+			s.PipelineName = r.word(&s, "pipeline-name")
+		case Oneshot:
+			s.Type = Oneshot
+			s.TimeoutUp = r.millis(&s, "timeout-up")
+			s.TimeoutDown = r.millis(&s, "timeout-down")
+			up, err := os.ReadFile(filepath.Join(h, "up"))
+			if err != nil {
+				r.add(p, 0, "oneshot without up: s6-rc runs its up file (one execline command line)")
+			}
+			s.Up, s.UpFrom = string(up), path.Join(p, "up")
+			if down, err := os.ReadFile(filepath.Join(h, "down")); err == nil {
+				s.Down, s.DownFrom = string(down), path.Join(p, "down")
+			}
+		case Bundle:
+			s.Type = Bundle
+			s.Contents = r.names(path.Join(p, "contents.d"))
+		default:
+			r.add(path.Join(p, "type"), 1, "unknown type %q: want longrun, oneshot or bundle", cut(t))
+			continue
+		}
+		if s.Type != Bundle {
+			s.DepsFrom = path.Join(p, "dependencies.d")
+			s.Deps = r.names(s.DepsFrom)
+		}
+		if n == UserBundle || n == User2Bundle {
+			if s.Type != Bundle {
+				r.add(path.Join(p, "type"), 1, "%s is s6-overlay's bundle of services to start: want type bundle, got %s", n, s.Type)
+				continue
+			}
+		}
+		r.define(d, s)
+	}
+	// s6-rc makes a bundle of each pipeline, named by its consumer's
+	// pipeline-name, holding the whole pipeline.
+	for _, s := range append([]Service(nil), d.List...) {
+		if s.Source != S6rc || s.PipelineName == "" {
+			continue
+		}
+		if _, ok := d.Get(s.PipelineName); ok {
+			continue
+		}
+		b := Service{Name: s.PipelineName, Type: Bundle, Source: S6rc, Dir: path.Join(s.Dir, "pipeline-name"), Host: s.Host}
+		for n, seen := s.Name, map[string]bool{}; n != "" && !seen[n]; {
+			seen[n] = true
+			b.Contents = append(b.Contents, n)
+			p, ok := d.Get(n)
+			if !ok {
+				break
+			}
+			n = p.ConsumerFor
+		}
+		r.define(d, b)
+	}
+	d.User = r.members(d, UserBundle)
+	d.User2 = r.members(d, User2Bundle)
+}
+
+// members lists bundle's members from s6-rc.d/bundle/contents.d and from
+// user-bundles.d/bundle/contents.d, each once, in name order.
+func (r *reader) members(d *Defs, bundle string) []string {
+	seen := map[string]bool{}
+	var out []string
+	var from []string
+	if s, ok := d.Get(bundle); ok {
+		from = s.Contents
+	}
+	from = append(from, r.names(path.Join(UserBundlesDir, bundle, "contents.d"))...)
+	for _, n := range from {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// word reads the one-word file name of s, or "".
+func (r *reader) word(s *Service, name string) string {
+	b, err := os.ReadFile(filepath.Join(s.Host, name))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (r *reader) servicesD(d *Defs) {
+	for _, n := range r.names(ServicesDDir) {
+		p := path.Join(ServicesDDir, n)
+		h, ok := r.dir(p, false)
+		if !ok {
+			continue
+		}
+		s := Service{Name: n, Type: Longrun, Source: ServicesD, Dir: p, Host: h}
+		r.longrunFiles(&s)
+		r.define(d, s)
+	}
+}

@@ -1,0 +1,412 @@
+package stages
+
+// The dependency-ordered start (README "Dependencies"). stage2 reads
+// every service definition (pkg/services) and plans the start before the
+// init scripts run; services without dependencies go into the scandir at
+// once, as they always did, and each dependent is held outside it, in
+// /run/ignity/services/<name>, until each of its dependencies counts as
+// started: a longrun once up (ready, with notification-fd), a oneshot
+// once its up exited 0. Then it is moved in and s6-svscan told to scan.
+// One goroutine per unit waits for its dependencies' channels; each
+// longrun is watched by an s6-svwait process until up, bounded by its
+// timeout-up or IGNITY_SERVICES_READY_MAXTIME: nothing polls with a fixed
+// sleep. The CMD starts once every unit has started.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ignity/ignity/pkg/execline"
+	"github.com/ignity/ignity/pkg/proc"
+	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/services"
+	"github.com/ignity/ignity/pkg/svc"
+	"golang.org/x/sys/unix"
+)
+
+// planServices reads the definitions of every source, plans their start
+// and records the plan for stage3 and ignity status. The longruns of
+// s6-rc.d and services.d join ignity's own under /run/ignity/services,
+// where init scripts see them too; a producer-for pipeline's consumer
+// becomes its producer's log/.
+func (b *stage2) planServices() error {
+	l := b.sys.Layout
+	defs, probs := services.Load(l.Root)
+	plan, more := services.MakePlan(defs)
+	if probs = append(probs, more...); len(probs) > 0 {
+		errs := make([]error, len(probs))
+		for i, p := range probs {
+			errs[i] = p
+		}
+		return failWith(ExitUsage, errors.Join(errs...))
+	}
+	b.plan = plan
+	b.origin = map[string]string{}
+	var units []runstate.Unit
+	var errs []error
+	for _, u := range plan.Units {
+		if u.Type == services.Longrun {
+			b.origin[u.Name] = u.Host
+			if u.Source != services.Ignity {
+				errs = append(errs, copyService(u.Host, filepath.Join(l.RunServices(), u.Name)))
+			}
+			if u.Logger != "" {
+				lg, _ := defs.Get(u.Logger)
+				errs = append(errs, copyService(lg.Host, filepath.Join(l.RunServices(), u.Name, "log")))
+			}
+		}
+		units = append(units, runstate.Unit{
+			Name: u.Name, Type: string(u.Type), Deps: u.Deps, Level: u.Level, Notify: u.Notify,
+			Down: u.Down, DownFrom: u.DownFrom, TimeoutDownMs: ms(u.TimeoutDown),
+		})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, n := range plan.Unused {
+		s, _ := defs.Get(n)
+		b.log.Debug("service", "%s is in neither the user nor the user2 bundle, nor a dependency of their members: not started", s.Dir)
+	}
+	if !plan.HasDeps() {
+		return nil
+	}
+	if err := b.st.SetPlan(units); err != nil {
+		return err
+	}
+	for _, u := range plan.Units {
+		if len(u.Deps) > 0 {
+			if err := b.st.SetUnit(u.Name, runstate.UnitWaiting, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) int64 {
+	if d < 0 {
+		return -1
+	}
+	return d.Milliseconds()
+}
+
+// copyService copies a definition dir into /run/ignity/services, once.
+func copyService(src, dst string) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := svc.CopyTree(src, dst); err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	return nil
+}
+
+// held reports whether the longrun name waits for a dependency: it stays
+// in /run/ignity/services until the ordered start moves it in.
+func (b *stage2) held(name string) bool {
+	u, ok := b.plan.Get(name)
+	return ok && u.Type == services.Longrun && len(u.Deps) > 0
+}
+
+// orderedStart starts the held units as their dependencies start, and
+// returns once every unit has started; with a CMD, within
+// IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME. The first failure (a dependency
+// not up in time, failed for good, a oneshot's up failing) fails the boot
+// with a message naming it, unless the failure policy says to go on:
+// then its dependents start anyway.
+func (b *stage2) orderedStart() error {
+	if !b.plan.HasDeps() {
+		return nil
+	}
+	o := &order{b: b, done: map[string]chan struct{}{}, failed: map[string]bool{}, awaited: map[string]bool{},
+		stop: make(chan os.Signal), failures: make(chan error, len(b.plan.Units))}
+	go func() {
+		<-b.term
+		close(o.stop)
+	}()
+	for _, u := range b.plan.Units {
+		o.done[u.Name] = make(chan struct{})
+		// Every longrun: the CMD starts once all are up, as s6-overlay's
+		// does once its bundles are.
+		o.awaited[u.Name] = u.Type == services.Longrun
+	}
+	for _, u := range b.plan.Units {
+		go o.run(u)
+	}
+	all := make(chan struct{})
+	go func() {
+		for _, u := range b.plan.Units {
+			<-o.done[u.Name]
+		}
+		close(all)
+	}()
+	var bound <-chan time.Time
+	if len(b.cmd) > 0 && b.cfg.CmdWaitMax > 0 {
+		t := time.NewTimer(b.cfg.CmdWaitMax)
+		defer t.Stop()
+		bound = t.C
+	}
+	select {
+	case <-all:
+		b.log.Info("service", "Services started")
+		return nil
+	case err := <-o.failures:
+		return failWith(1, err)
+	case <-o.stop:
+		return errStopped
+	case <-bound:
+		err := fmt.Errorf("services not started within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=%d ms: %s", b.cfg.CmdWaitMax.Milliseconds(), o.pending())
+		if b.cfg.ContinueOnFailure {
+			b.log.Warn("%v: starting the CMD anyway, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
+			return nil
+		}
+		return failWith(1, err)
+	}
+}
+
+// order is one ordered start.
+type order struct {
+	b        *stage2
+	done     map[string]chan struct{} // closed once the unit started or failed
+	mu       sync.Mutex
+	failed   map[string]bool
+	awaited  map[string]bool // longruns watched until up (ready)
+	stop     chan os.Signal  // closed when stage2 gets SIGTERM
+	failures chan error
+}
+
+var errDepFailed = errors.New("a dependency failed")
+
+// run starts u once its dependencies have, and closes its channel.
+// Its failure is reported once, by itself; its dependents then give up
+// quietly (errDepFailed), unless the failure policy says to go on: then
+// it counts as started and they start anyway.
+func (o *order) run(u services.Unit) {
+	defer close(o.done[u.Name])
+	err := o.start(u)
+	switch {
+	case err == nil, errors.Is(err, errStopped):
+		return
+	case errors.Is(err, errDepFailed):
+		o.markFailed(u.Name)
+		return
+	}
+	if e := o.b.st.SetUnit(u.Name, runstate.UnitFailed, err.Error()); e != nil {
+		o.b.log.Error(e)
+	}
+	if o.b.cfg.ContinueOnFailure {
+		o.b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
+		return
+	}
+	o.markFailed(u.Name)
+	o.failures <- err
+}
+
+func (o *order) markFailed(name string) {
+	o.mu.Lock()
+	o.failed[name] = true
+	o.mu.Unlock()
+}
+
+func (o *order) start(u services.Unit) error {
+	for _, d := range u.Deps {
+		select {
+		case <-o.done[d]:
+		case <-o.stop:
+			return errStopped
+		}
+		o.mu.Lock()
+		bad := o.failed[d]
+		o.mu.Unlock()
+		if bad {
+			return errDepFailed
+		}
+	}
+	if u.Type == services.Oneshot {
+		return o.oneshot(u)
+	}
+	if len(u.Deps) > 0 {
+		if err := o.install(u.Name); err != nil {
+			return err
+		}
+		o.b.log.Debug("service", "%s: its dependencies started (%s): moved into the scandir", u.Name, strings.Join(u.Deps, ", "))
+	}
+	if o.awaited[u.Name] {
+		if err := o.awaitUp(u); err != nil {
+			return err
+		}
+	}
+	return o.b.st.SetUnit(u.Name, runstate.UnitStarted, "")
+}
+
+// install moves the held service dir name into the scandir, keeps
+// /run/ignity/services/<name> naming it, and has s6-svscan scan.
+func (o *order) install(name string) error {
+	l := o.b.sys.Layout
+	if err := svc.Install(filepath.Join(l.RunServices(), name), l.Scandir(), name, o.b.cfg.ServicesGrace); err != nil {
+		return fmt.Errorf("install service %s: %w", name, err)
+	}
+	link := filepath.Join(l.RunServices(), name)
+	if err := os.Symlink(filepath.Join("..", filepath.Base(l.Scandir()), name), link); err != nil {
+		return err
+	}
+	return svc.Send(svc.ScanControl(l.Scandir()), "a")
+}
+
+// awaitUp waits until the longrun u is up, or ready when it has
+// notification-fd, within its timeout-up, else
+// IGNITY_SERVICES_READY_MAXTIME (0: no limit), through s6-svwait.
+func (o *order) awaitUp(u services.Unit) error {
+	b := o.b
+	dir := filepath.Join(b.sys.Layout.Scandir(), u.Name)
+	bound, what := u.TimeoutUp, fmt.Sprintf("its timeout-up (%s/timeout-up: %d ms)", u.Dir, u.TimeoutUp.Milliseconds())
+	if bound == services.NoTimeout {
+		bound, what = b.cfg.ReadyMax, fmt.Sprintf("IGNITY_SERVICES_READY_MAXTIME=%d ms", b.cfg.ReadyMax.Milliseconds())
+	}
+	deadline := time.Now().Add(100 * 365 * 24 * time.Hour)
+	if bound > 0 {
+		deadline = time.Now().Add(bound)
+	}
+	state, flag := "up", "-u"
+	if u.Notify {
+		state, flag = "ready", "-U"
+	}
+	waiters := o.dependents(u.Name)
+	if left := svc.WaitSupervised([]string{dir}, deadline); len(left) > 0 {
+		return fmt.Errorf("dependency %s (of %s) not supervised within %s", u.Name, waiters, what)
+	}
+	t := "0"
+	if bound > 0 {
+		t = strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10)
+	}
+	c := exec.Command(b.sys.Programs.Svwait, flag, "-t", t, dir)
+	c.Stderr = os.Stderr
+	if err := c.Start(); err != nil {
+		return fmt.Errorf("wait for %s: %w", u.Name, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- c.Wait() }()
+	var err error
+	select {
+	case err = <-exited:
+	case <-o.stop:
+		c.Process.Signal(unix.SIGTERM)
+		<-exited
+		return errStopped
+	}
+	code := 0
+	if err != nil {
+		code = c.ProcessState.ExitCode()
+		if code < 0 {
+			return fmt.Errorf("wait for %s: %w", u.Name, err)
+		}
+	}
+	switch {
+	case code == 0:
+		return nil
+	case code == 99:
+		return fmt.Errorf("dependency %s (of %s) not %s within %s", u.Name, waiters, state, what)
+	case code == 102:
+		return fmt.Errorf("dependency %s (of %s): its s6-supervise died", u.Name, waiters)
+	case code >= 100:
+		return fmt.Errorf("dependency %s (of %s): %s exited %d", u.Name, waiters, b.sys.Programs.Svwait, code)
+	}
+	why := ""
+	if r, ok := b.st.Failed(u.Name); ok {
+		why = ": " + r
+	}
+	return fmt.Errorf("dependency %s (of %s) failed permanently before it was %s%s", u.Name, waiters, state, why)
+}
+
+// dependents names the units that wait for name.
+func (o *order) dependents(name string) string {
+	var out []string
+	for _, u := range o.b.plan.Units {
+		for _, d := range u.Deps {
+			if d == name {
+				out = append(out, u.Name)
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// oneshot runs u's up line with execlineb -P -c, with the merged
+// environment as it is now, within its timeout-up (else
+// IGNITY_SERVICES_READY_MAXTIME), then re-reads the envdir: what it
+// wrote there reaches every later unit and the CMD. An up line that is
+// only comments does nothing.
+func (o *order) oneshot(u services.Unit) error {
+	b := o.b
+	words, err := execline.Lex(u.Up)
+	if err != nil {
+		var le *execline.Error
+		if errors.As(err, &le) {
+			return fmt.Errorf("%s:%d: %s", u.UpFrom, le.Line, le.Msg)
+		}
+		return fmt.Errorf("%s: %w", u.UpFrom, err)
+	}
+	if _, ok := execline.Program(words); !ok {
+		return b.st.SetUnit(u.Name, runstate.UnitStarted, "")
+	}
+	if err := b.st.SetUnit(u.Name, runstate.UnitRunning, ""); err != nil {
+		return err
+	}
+	bound, what := u.TimeoutUp, fmt.Sprintf("its timeout-up (%s/timeout-up: %d ms)", u.Dir, u.TimeoutUp.Milliseconds())
+	if bound == services.NoTimeout {
+		bound, what = b.cfg.ReadyMax, fmt.Sprintf("IGNITY_SERVICES_READY_MAXTIME=%d ms", b.cfg.ReadyMax.Milliseconds())
+	}
+	b.log.Debug("service", "oneshot %s: running %s", u.Name, u.UpFrom)
+	status, err := runArgv([]string{b.sys.Programs.Execlineb, "-P", "-c", u.Up}, b.environ(), bound, proc.WaitPid, o.stop)
+	switch {
+	case errors.Is(err, errStopped):
+		return err
+	case errors.Is(err, proc.ErrTimeout):
+		return fmt.Errorf("oneshot %s: %s killed after %s", u.Name, u.UpFrom, what)
+	case err != nil:
+		return fmt.Errorf("oneshot %s: %s: %w", u.Name, u.UpFrom, err)
+	case status != 0:
+		return fmt.Errorf("oneshot %s: %s exited %d", u.Name, u.UpFrom, status)
+	}
+	if err := b.reloadEnv(); err != nil {
+		return err
+	}
+	return b.st.SetUnit(u.Name, runstate.UnitStarted, "")
+}
+
+// pending names the units not started yet, each with the dependencies it
+// still waits for: "a (waits for b), b (waits for c)".
+func (o *order) pending() string {
+	var out []string
+	for _, u := range o.b.plan.Units {
+		select {
+		case <-o.done[u.Name]:
+			continue
+		default:
+		}
+		var waits []string
+		for _, d := range u.Deps {
+			select {
+			case <-o.done[d]:
+			default:
+				waits = append(waits, d)
+			}
+		}
+		if len(waits) > 0 {
+			out = append(out, fmt.Sprintf("%s (waits for %s)", u.Name, strings.Join(waits, ", ")))
+		} else {
+			out = append(out, u.Name)
+		}
+	}
+	return strings.Join(out, ", ")
+}

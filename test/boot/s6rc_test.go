@@ -1,0 +1,91 @@
+package boot_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ignity/ignity/internal/boottest"
+	"github.com/ignity/ignity/internal/harness"
+)
+
+// s6rcTree writes an s6-overlay v3 tree shaped like the ones popular base
+// images ship: init oneshots chained on base (a script path, an echo, a
+// comment alone), the first writing a variable into the envdir; a longrun
+// in the user bundle that reads it; a services.d service (a symlink into
+// services-available); a longrun in user2; and one in neither bundle.
+// Each longrun appends its name to /tmp/order once ready.
+func s6rcTree(t *testing.T, r *harness.Root) {
+	rc := "/etc/s6-overlay/s6-rc.d/"
+	boottest.Script(t, r, "/etc/s6-overlay/scripts/init-config", "#!/bin/sh\necho init-config >> /tmp/order\nprintf hello > /run/ignity/envs/GREETING\n")
+	boottest.File(t, r, rc+"init-config/type", "oneshot\n")
+	boottest.File(t, r, rc+"init-config/up", "/etc/s6-overlay/scripts/init-config\n")
+	boottest.File(t, r, rc+"init-config/dependencies.d/base", "")
+	boottest.File(t, r, rc+"init-echo/type", "oneshot\n")
+	boottest.File(t, r, rc+"init-echo/up", "echo init-echo-ran\n")
+	boottest.File(t, r, rc+"init-echo/down", "foreground { sh -c \"echo init-echo-down >> /tmp/downs\" }\n")
+	boottest.File(t, r, rc+"init-echo/dependencies.d/init-config", "")
+	boottest.File(t, r, rc+"init-noop/type", "oneshot\n")
+	boottest.File(t, r, rc+"init-noop/up", "# nothing to do here\n")
+	boottest.File(t, r, rc+"init-noop/dependencies.d/init-echo", "")
+	ready := func(name string) string {
+		return "#!/bin/sh\nwith-env sh -c 'echo \"" + name + " $GREETING\" >> /tmp/order'\necho >&3\nexec sleep 100\n"
+	}
+	boottest.File(t, r, rc+"app/type", "longrun\n")
+	boottest.Script(t, r, rc+"app/run", ready("app"))
+	boottest.File(t, r, rc+"app/notification-fd", "3\n")
+	boottest.File(t, r, rc+"app/dependencies.d/init-noop", "")
+	boottest.File(t, r, rc+"app/dependencies.d/base", "")
+	boottest.File(t, r, rc+"late/type", "longrun\n")
+	boottest.Script(t, r, rc+"late/run", ready("late"))
+	boottest.File(t, r, rc+"late/notification-fd", "3\n")
+	boottest.File(t, r, rc+"outside/type", "longrun\n")
+	boottest.Script(t, r, rc+"outside/run", "#!/bin/sh\ntouch /tmp/outside-ran\nexec sleep 100\n")
+	boottest.File(t, r, rc+"user/type", "bundle\n")
+	boottest.File(t, r, rc+"user/contents.d/app", "")
+	boottest.File(t, r, rc+"user2/type", "bundle\n")
+	boottest.File(t, r, "/etc/s6-overlay/user-bundles.d/user2/contents.d/late", "")
+	boottest.Script(t, r, "/etc/services-available/legacy/run", ready("legacy"))
+	boottest.File(t, r, "/etc/services-available/legacy/notification-fd", "3\n")
+	if err := os.MkdirAll(r.Path("/etc/services.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/services-available/legacy", r.Path("/etc/services.d/legacy")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestS6rcTree boots that tree: the oneshots in order, the variable seen
+// by the next oneshot and the longruns, user, then services.d, then
+// user2, then the CMD; the definition outside both bundles never starts;
+// the oneshot's down line runs at shutdown.
+func TestS6rcTree(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  harness.Options
+	}{
+		{"writable root", harness.Options{Timeout: boottest.Short}},
+		{"read-only root", harness.Options{Timeout: boottest.Short, ReadOnly: true, Tmpfs: []string{"/run/ignity", "/tmp:mode=1777"}}},
+		{"read-only root, noexec /run/ignity", harness.Options{Timeout: boottest.Short, ReadOnly: true, Tmpfs: []string{"/run/ignity:mode=1777,noexec", "/tmp:mode=1777"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+				s6rcTree(t, r)
+				res := r.Boot(t, tt.opt, "/init", "sh", "-c",
+					`echo "order: $(tr '\n' ',' < /tmp/order)"
+					 s6-svstat /run/ignity/services-state/outside >/dev/null 2>&1 && echo "outside ""supervised"
+					 [ -e /tmp/outside-ran ] && echo "outside ""ran"
+					 echo "cmd sees $GREETING"`)
+				boottest.WantExit(t, res, 0)
+				boottest.WantOutput(t, res, "order: init-config,app hello,legacy hello,late hello,\n", "init-echo-ran\n", "cmd sees hello")
+				boottest.WantNoOutput(t, res, "outside supervised")
+				boottest.WantNoOutput(t, res, "outside ran")
+				if !tt.opt.ReadOnly {
+					if got := boottest.Read(t, r, "/tmp/downs"); !strings.Contains(got, "init-echo-down") {
+						t.Errorf("down line did not run at shutdown: /tmp/downs = %q", got)
+					}
+				}
+			})
+		})
+	}
+}
