@@ -285,30 +285,27 @@ func (o *order) awaitUp(u services.Unit) error {
 	if left := svc.WaitSupervised([]string{dir}, deadline); len(left) > 0 {
 		return fmt.Errorf("dependency %s (of %s) not supervised within %s", u.Name, waiters, what)
 	}
-	t := "0"
-	if bound > 0 {
-		t = strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10)
-	}
-	c := exec.Command(b.sys.Programs.Svwait, flag, "-t", t, dir)
-	c.Stderr = os.Stderr
-	if err := c.Start(); err != nil {
-		return fmt.Errorf("wait for %s: %w", u.Name, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- c.Wait() }()
-	var err error
-	select {
-	case err = <-exited:
-	case <-o.stop:
-		c.Process.Signal(unix.SIGTERM)
-		<-exited
-		return errStopped
-	}
-	code := 0
-	if err != nil {
-		code = c.ProcessState.ExitCode()
-		if code < 0 {
-			return fmt.Errorf("wait for %s: %w", u.Name, err)
+	// s6-svwait waits for an event: a permanent failure that came before
+	// it listened (a service that fails at once) is no event for it, and
+	// neither is a service taken down. So the state is read first, and
+	// again each second s6-svwait waits in vain.
+	var code int
+	for {
+		if up, err := svc.WantedUp(dir); err == nil && !up {
+			code = 1
+			break
+		}
+		slice := time.Second
+		if bound > 0 {
+			slice = min(slice, max(time.Until(deadline), time.Millisecond))
+		}
+		var err error
+		code, err = o.svwait(flag, slice, dir)
+		if err != nil {
+			return err
+		}
+		if code != 99 || (bound > 0 && !time.Now().Before(deadline)) {
+			break
 		}
 	}
 	switch {
@@ -321,11 +318,40 @@ func (o *order) awaitUp(u services.Unit) error {
 	case code >= 100:
 		return fmt.Errorf("dependency %s (of %s): %s exited %d", u.Name, waiters, b.sys.Programs.Svwait, code)
 	}
-	why := ""
-	if r, ok := b.st.Failed(u.Name); ok {
-		why = ": " + r
+	r, failed := b.st.Failed(u.Name)
+	switch {
+	case failed:
+		return fmt.Errorf("dependency %s (of %s) failed permanently before it was %s: %s", u.Name, waiters, state, r)
+	case code == 1 && present(filepath.Join(dir, "down")):
+		return fmt.Errorf("dependency %s (of %s) has a down file: it does not start, so neither does what needs it", u.Name, waiters)
 	}
-	return fmt.Errorf("dependency %s (of %s) failed permanently before it was %s%s", u.Name, waiters, state, why)
+	return fmt.Errorf("dependency %s (of %s) failed permanently, or was taken down, before it was %s", u.Name, waiters, state)
+}
+
+// svwait runs s6-svwait FLAG -t SLICE DIR and returns its exit code;
+// docker stop meanwhile stops it (errStopped).
+func (o *order) svwait(flag string, slice time.Duration, dir string) (int, error) {
+	c := exec.Command(o.b.sys.Programs.Svwait, flag, "-t", strconv.FormatInt(slice.Milliseconds(), 10), dir)
+	if err := c.Start(); err != nil {
+		return 0, fmt.Errorf("wait for %s: %w", filepath.Base(dir), err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- c.Wait() }()
+	var err error
+	select {
+	case err = <-exited:
+	case <-o.stop:
+		c.Process.Signal(unix.SIGTERM)
+		<-exited
+		return 0, errStopped
+	}
+	if err == nil {
+		return 0, nil
+	}
+	if code := c.ProcessState.ExitCode(); code >= 0 {
+		return code, nil
+	}
+	return 0, fmt.Errorf("wait for %s: %w", filepath.Base(dir), err)
 }
 
 // dependents names the units that wait for name.
