@@ -27,6 +27,18 @@ func readmeDockerfile(t *testing.T, test, from string) string {
 	return rewriteDockerfile(b.Text, from)
 }
 
+// readmeLines is the README's Dockerfile fragment marked <!-- run: test -->: lines that the
+// README asks to add to an image with ignity, which a test appends to one (a fragment has no
+// FROM line).
+func readmeLines(t *testing.T, test string) []string {
+	t.Helper()
+	b := readme.RunBlock(t, test)
+	if b.Lang != "dockerfile" || fromLine.MatchString(b.Text) {
+		t.Fatalf("README.md %s: want a dockerfile fragment, without FROM\n%s", b, b.Text)
+	}
+	return strings.Split(strings.TrimSuffix(b.Text, "\n"), "\n")
+}
+
 // rewriteDockerfile applies the README's two allowed rewrites to a Dockerfile.
 func rewriteDockerfile(text, from string) string {
 	text = fromLine.ReplaceAllLiteralString(text, "FROM "+from+"\n"+strings.TrimSuffix(runLabel(), "\n"))
