@@ -8,15 +8,32 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/ignity/ignity/internal/harness"
 )
+
+// This file stays stdlib-only, as the rest of the package: examples/kubernetes, a module of its
+// own, imports it.
+
+// moduleRoot is the directory of the nearest go.mod above the working directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for ; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+	}
+}
 
 // File reads README.md at the module root and returns its blocks; it fails t when the README
 // cannot be read or its markers have problems.
 func File(t testing.TB) []Block {
 	t.Helper()
-	mod, err := harness.ModuleRoot()
+	mod, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
