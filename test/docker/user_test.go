@@ -6,33 +6,31 @@ import (
 	"testing"
 )
 
-// usermapFixture is an image prepared to run as a non-root user, the way
-// the README says: the user and the perms applied at build time by
-// RUN preboot, then USER.
-var usermapFixture = fixture{
-	name: "usermap",
-	files: map[string]string{
-		"etc/ignity/perms/10-app": "/srv/app {{USERMAP_UID}}:{{USERMAP_GID}} 0640 0750\n",
-		"srv/app/data":            "owned by app after preboot\n",
-		"etc/ignity/services/whoami/run": `#!/bin/sh
+// usermapFixture is an image prepared to run as a non-root user, the way the README says:
+// its Dockerfile lines (the user and the perms applied at build time by RUN preboot, then
+// USER), taken from the README, after a perms file and a service that shows who it runs as.
+func usermapFixture(t *testing.T) fixture {
+	return fixture{
+		name: "usermap",
+		files: map[string]string{
+			"etc/ignity/perms/10-app": "/srv/app {{USERMAP_UID}}:{{USERMAP_GID}} 0640 0750\n",
+			"srv/app/data":            "owned by app after preboot\n",
+			"etc/ignity/services/whoami/run": `#!/bin/sh
 { id -u; id -un; stat -c %u:%g /srv/app/data; } >/data/.svc && mv /data/.svc /data/svc
 exec sleep 1000
 `,
-	},
-	lines: []string{
-		"ENV USERMAP_UID=1000 USERMAP_GID=1000 USER=app",
-		"RUN preboot",
-		"USER 1000:1000",
-	},
+		},
+		lines: readmeLines(t, "TestUsermap"),
+	}
 }
 
-// TestUsermap: an image prepared with RUN preboot and USER 1000:1000 boots
-// as that user; its services run as it, the account exists, and the perms
-// files were applied.
+// TestUsermap: an image prepared with the README's lines (RUN preboot and USER 1000:1000)
+// boots as that user; its services run as it, the account exists, and the perms files were
+// applied.
 func TestUsermap(t *testing.T) {
 	need(t)
 	t.Parallel()
-	img := fixtureImage(t, "debian", usermapFixture)
+	img := fixtureImage(t, "debian", usermapFixture(t))
 	vol := newVolume(t)
 	c := newContainer(t)
 	c.start(vol.mount(), img)

@@ -12,8 +12,9 @@
 // Blocks without a marker are sorted by their language: yaml is decoded (by
 // examples/kubernetes's TestReadmeYAML, which has the YAML decoder the main module does not
 // depend on), json is decoded here; anything else (sh, dockerfile, a bare fence) is
-// "unchecked": listed, and extracted on request so that a later step can run it. In strict
-// mode an unchecked block is an error, so that every block ends up in one of the kinds above.
+// "unchecked", which TestREADME reports as an error, so that every block ends up in one of the
+// kinds above. Tests of other packages fetch the text they run with RunBlocks, and TestREADME
+// fails when a run: marker names a test that no _test.go file declares.
 package readme
 
 import (

@@ -65,8 +65,8 @@ func firstDifference(block, file string) string {
 }
 
 // TestREADME: every marked block of README.md is its file verbatim, every json block
-// decodes; the unchecked blocks are listed (IGNITY_README_STRICT=1 makes them errors) and,
-// with IGNITY_README_EXTRACT=DIR, written to DIR as L<line><ext> for a later step to run.
+// decodes, every run: block names a test that exists, and no block is unchecked (each one
+// listed, and with IGNITY_README_EXTRACT=DIR written to DIR as L<line><ext>).
 func TestREADME(t *testing.T) {
 	mod, err := harness.ModuleRoot()
 	if err != nil {
@@ -80,7 +80,12 @@ func TestREADME(t *testing.T) {
 	if len(blocks) == 0 {
 		t.Fatal("README.md: no fenced blocks found")
 	}
-	problems = append(problems, check(mod, blocks, os.Getenv("IGNITY_README_STRICT") == "1")...)
+	problems = append(problems, check(mod, blocks, true)...)
+	names, err := testNames(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems = append(problems, checkRunNames(blocks, names)...)
 	for _, p := range problems {
 		t.Errorf("README.md %s", p)
 	}
@@ -141,11 +146,15 @@ func TestCheck(t *testing.T) {
 		{"unchecked, strict", "```sh\necho hi\n```\n", true, "no test checks it"},
 		{"exempt, strict", "<!-- exempt: development -->\n```sh\ntask test\n```\n", true, ""},
 		{"yaml, strict", "```yaml\na: 1\n```\n", true, ""},
+		{"run, test exists", "<!-- run: TestThere -->\n```sh\necho hi\n```\n", true, ""},
+		{"run, subtest of a test that exists", "<!-- run: TestThere/debian -->\n```sh\necho hi\n```\n", true, ""},
+		{"run, no such test", "<!-- run: TestGone -->\n```sh\necho hi\n```\n", true, "no test declares func TestGone("},
 		{"unclosed", "```sh\necho hi\n", false, "never closed"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			blocks, problems := Parse(tt.readme)
 			problems = append(problems, check(mod, blocks, tt.strict)...)
+			problems = append(problems, checkRunNames(blocks, map[string]bool{"TestThere": true})...)
 			got := strings.Join(problems, "\n")
 			if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
 				t.Fatalf("problems %q, want %q", got, tt.want)
@@ -192,5 +201,26 @@ func TestSlug(t *testing.T) {
 	anchors, links := Headings("# A b\n```\n# not a heading\n[x](#inside)\n```\nsee [it](#a-b)\n")
 	if !anchors["a-b"] || anchors["not-a-heading"] || len(links) != 1 || links[0] != (Link{6, "a-b"}) {
 		t.Errorf("Headings = %v, %v", anchors, links)
+	}
+}
+
+// TestTestNames: the test names found in this module's sources include this very test, and
+// RunBlocks' lookup of the declarations works on real files.
+func TestTestNames(t *testing.T) {
+	mod, err := harness.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := testNames(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"TestTestNames", "TestREADME", "TestUsermap"} {
+		if !names[want] {
+			t.Errorf("testNames does not find %s", want)
+		}
+	}
+	if names["TestNoSuchThing"] {
+		t.Error("testNames finds a test nobody declares")
 	}
 }

@@ -1,0 +1,124 @@
+package readme
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// This file stays stdlib-only, as the rest of the package: examples/kubernetes, a module of its
+// own, imports it.
+
+// moduleRoot is the directory of the nearest go.mod above the working directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for ; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+	}
+}
+
+// File reads README.md at the module root and returns its blocks; it fails t when the README
+// cannot be read or its markers have problems.
+func File(t testing.TB) []Block {
+	t.Helper()
+	mod, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(filepath.Join(mod, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks, problems := Parse(string(text))
+	if len(problems) > 0 {
+		t.Fatalf("README.md: %s", strings.Join(problems, "; "))
+	}
+	return blocks
+}
+
+// RunBlocks returns the README's blocks marked <!-- run: name -->, in their order, so that
+// the test called name runs the README's own text rather than a copy of it. It fails t when
+// there is none: a test that runs README text must find it.
+func RunBlocks(t testing.TB, name string) []Block {
+	t.Helper()
+	var out []Block
+	for _, b := range File(t) {
+		if b.Kind == Run && b.Arg == name {
+			out = append(out, b)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("README.md has no block marked <!-- run: %s -->", name)
+	}
+	return out
+}
+
+// RunBlock is the one block marked <!-- run: name -->; it fails t unless there is exactly one.
+func RunBlock(t testing.TB, name string) Block {
+	t.Helper()
+	bs := RunBlocks(t, name)
+	if len(bs) != 1 {
+		t.Fatalf("README.md has %d blocks marked <!-- run: %s -->, want one", len(bs), name)
+	}
+	return bs[0]
+}
+
+// testFunc is a test's declaration in a Go source.
+var testFunc = regexp.MustCompile(`(?m)^func (Test[A-Za-z0-9_]*)\(`)
+
+// testNames returns the names of the Test functions declared in the _test.go files under mod
+// (every module of the repository, vendored or hidden directories aside).
+func testNames(mod string) (map[string]bool, error) {
+	names := map[string]bool{}
+	err := filepath.WalkDir(mod, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != mod && (strings.HasPrefix(d.Name(), ".") || d.Name() == "vendor" || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range testFunc.FindAllStringSubmatch(string(b), -1) {
+			names[m[1]] = true
+		}
+		return nil
+	})
+	return names, err
+}
+
+// checkRunNames returns a problem for each run: block whose test (the part before a "/", a
+// subtest's name) is not declared in names.
+func checkRunNames(blocks []Block, names map[string]bool) []string {
+	var problems []string
+	for _, b := range blocks {
+		if b.Kind != Run {
+			continue
+		}
+		name, _, _ := strings.Cut(b.Arg, "/")
+		if !names[name] {
+			problems = append(problems, fmt.Sprintf("%s: no test declares func %s( in a _test.go file", b, name))
+		}
+	}
+	return problems
+}
