@@ -15,7 +15,8 @@ import (
 // name order through with-contenv (one by /usr/bin/, one by /command/),
 // the first setting a variable in /run/s6/container_environment for the
 // later ones and the CMD, a service reading it through with-contenv, and
-// a cont-finish.d script. Each says what it saw on the output.
+// a cont-finish.d script. Each says what it saw on the output. The
+// service is a services.d one, as in v2 images.
 func v2Image(t *testing.T, r *harness.Root) {
 	boottest.File(t, r, "/etc/ignity/envs/10-app", "FROM_FILE=file\n")
 	boottest.Script(t, r, "/etc/ignity/init/10-own", "#!/bin/sh\necho \"step ignity-init\"\n")
@@ -23,7 +24,7 @@ func v2Image(t *testing.T, r *harness.Root) {
 		"echo \"step cont-init-10 FROM_FILE=$FROM_FILE\"\n"+
 		"printf 'from cont-init' > /run/s6/container_environment/FROM_INIT\n")
 	boottest.Script(t, r, "/etc/cont-init.d/20-see", "#!/command/with-contenv sh\necho \"step cont-init-20 FROM_INIT=$FROM_INIT\"\n")
-	boottest.Script(t, r, "/etc/ignity/services/app/run", "#!/command/with-contenv sh\n"+
+	boottest.Script(t, r, "/etc/services.d/app/run", "#!/command/with-contenv sh\n"+
 		"echo \"step service FROM_INIT=$FROM_INIT\"\nexec sleep 1000\n")
 	boottest.Script(t, r, "/etc/ignity/finalize/10-own", "#!/bin/sh\necho \"step ignity-finalize\"\n")
 	boottest.Script(t, r, "/etc/cont-finish.d/10-bye", "#!/usr/bin/with-contenv sh\necho \"step cont-finish FROM_INIT=$FROM_INIT\"\n")
@@ -127,9 +128,8 @@ func TestOverlayFinishExitcodeHalt(t *testing.T) {
 	} {
 		t.Run(ro.name, func(t *testing.T) {
 			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
-				boottest.File(t, r, "/etc/cont-init.d/.keep", "") // the s6-overlay layout
-				boottest.Script(t, r, "/etc/ignity/services/app/run", "#!/bin/sh\n"+boottest.WaitFor("/tmp/cmd-runs")+"exit 3\n")
-				boottest.Script(t, r, "/etc/ignity/services/app/finish", "#!/bin/sh\n"+
+				boottest.Script(t, r, "/etc/services.d/app/run", "#!/bin/sh\n"+boottest.WaitFor("/tmp/cmd-runs")+"exit 3\n")
+				boottest.Script(t, r, "/etc/services.d/app/finish", "#!/bin/sh\n"+
 					"echo \"finish: exitcode file holds [$(cat /run/s6-linux-init-container-results/exitcode)]\"\n"+
 					"echo 42 > /run/s6-linux-init-container-results/exitcode\nexec /run/s6/basedir/bin/halt\n")
 				boottest.Script(t, r, "/etc/cont-finish.d/10-bye", "#!/bin/sh\necho cont-finish ran\n")

@@ -17,7 +17,7 @@ import (
 // Each longrun appends its name to /tmp/order once ready.
 func s6rcTree(t *testing.T, r *harness.Root) {
 	rc := "/etc/s6-overlay/s6-rc.d/"
-	boottest.Script(t, r, "/etc/s6-overlay/scripts/init-config", "#!/bin/sh\necho init-config >> /tmp/order\nprintf hello > /run/ignity/envs/GREETING\n")
+	boottest.Script(t, r, "/etc/s6-overlay/scripts/init-config", "#!/bin/sh\necho init-config >> /tmp/order\nprintf hello > /run/s6/container_environment/GREETING\n")
 	boottest.File(t, r, rc+"init-config/type", "oneshot\n")
 	boottest.File(t, r, rc+"init-config/up", "/etc/s6-overlay/scripts/init-config\n")
 	boottest.File(t, r, rc+"init-config/dependencies.d/base", "")
@@ -31,13 +31,26 @@ func s6rcTree(t *testing.T, r *harness.Root) {
 	ready := func(name string) string {
 		return "#!/bin/sh\nwith-env sh -c 'echo \"" + name + " $GREETING\" >> /tmp/order'\necho >&3\nexec sleep 100\n"
 	}
+	// app's run as images write it: #!/usr/bin/with-contenv bash (sh on
+	// busybox, which has no bash); late's through /command/.
+	shell := "sh"
+	if _, err := os.Stat(r.Path("/bin/bash")); err == nil {
+		shell = "bash"
+	}
+	contenv := func(path, name string) string {
+		return "#!" + path + " " + shell + "\necho \"" + name + " $GREETING\" >> /tmp/order\necho >&3\nexec sleep 100\n"
+	}
 	boottest.File(t, r, rc+"app/type", "longrun\n")
-	boottest.Script(t, r, rc+"app/run", ready("app"))
+	boottest.Script(t, r, rc+"app/run", contenv("/usr/bin/with-contenv", "app"))
 	boottest.File(t, r, rc+"app/notification-fd", "3\n")
 	boottest.File(t, r, rc+"app/dependencies.d/init-noop", "")
 	boottest.File(t, r, rc+"app/dependencies.d/base", "")
 	boottest.File(t, r, rc+"late/type", "longrun\n")
-	boottest.Script(t, r, rc+"late/run", ready("late"))
+	boottest.Script(t, r, rc+"late/run", contenv("/command/with-contenv", "late"))
+	// S6_STAGE2_HOOK runs before the definitions are read: it adds
+	// hooked to the user bundle, as images' hooks do.
+	boottest.File(t, r, rc+"hooked/type", "longrun\n")
+	boottest.Script(t, r, rc+"hooked/run", "#!/bin/sh\ntouch /tmp/hooked-ran\nexec sleep 100\n")
 	boottest.File(t, r, rc+"late/notification-fd", "3\n")
 	boottest.File(t, r, rc+"outside/type", "longrun\n")
 	boottest.Script(t, r, rc+"outside/run", "#!/bin/sh\ntouch /tmp/outside-ran\nexec sleep 100\n")
@@ -71,13 +84,21 @@ func TestS6rcTree(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
 				s6rcTree(t, r)
-				res := r.Boot(t, tt.opt, "/init", "sh", "-c",
+				opt := tt.opt
+				opt.Env = boottest.Env("S6_STAGE2_HOOK=touch /etc/s6-overlay/s6-rc.d/user/contents.d/hooked || echo hook-failed")
+				if opt.ReadOnly {
+					// The hook cannot edit a read-only root: there the image
+					// carries the member already.
+					boottest.File(t, r, "/etc/s6-overlay/s6-rc.d/user/contents.d/hooked", "")
+				}
+				res := r.Boot(t, opt, "/init", "sh", "-c",
 					`echo "order: $(tr '\n' ',' < /tmp/order)"
 					 s6-svstat /run/ignity/services-state/outside >/dev/null 2>&1 && echo "outside ""supervised"
 					 [ -e /tmp/outside-ran ] && echo "outside ""ran"
+					 [ -e /tmp/hooked-ran ] && echo "hooked ""ran"
 					 echo "cmd sees $GREETING"`)
 				boottest.WantExit(t, res, 0)
-				boottest.WantOutput(t, res, "order: init-config,app hello,legacy hello,late hello,\n", "init-echo-ran\n", "cmd sees hello")
+				boottest.WantOutput(t, res, "order: init-config,app hello,legacy hello,late hello,\n", "init-echo-ran\n", "cmd sees hello", "hooked ran")
 				boottest.WantNoOutput(t, res, "outside supervised")
 				boottest.WantNoOutput(t, res, "outside ran")
 				if !tt.opt.ReadOnly {
