@@ -103,7 +103,7 @@ func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
 	c.scripts(c.im.inImage(l.EtcContInit()))
 	c.scripts(c.im.inImage(l.EtcContFinish()))
 	c.services()
-	c.definitions()
+	c.definitions(cfg.BundleDir)
 	sort.SliceStable(c.out, func(i, j int) bool {
 		a, b := c.out[i], c.out[j]
 		if a.Path != b.Path {

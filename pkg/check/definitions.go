@@ -14,8 +14,8 @@ import (
 // dirs), services.d's service dirs, and the start plan of all of them
 // with ignity's own (unknown dependencies and bundle members, cycles).
 // ignity's own service dirs are checked by services.
-func (c *checker) definitions() {
-	defs, probs := services.Load(c.l.Root)
+func (c *checker) definitions(bundleDir string) {
+	defs, probs := services.Load(c.l.Root, bundleDir)
 	for _, p := range probs {
 		c.add(Error, p.Path, p.Line, "%s", p.Msg)
 	}

@@ -44,6 +44,7 @@ type Config struct {
 	// s6-overlay's features (see s6.go and the README's migration table).
 	KeepEnv        bool     // IGNITY_KEEP_ENV (S6_KEEP_ENV): services get the merged environment
 	CmdArg0        []string // IGNITY_CMD_ARG0 (S6_CMD_ARG0): words put before the CMD
+	BundleDir      string   // IGNITY_RUNTIME_BUNDLEDIR (S6_RUNTIME_BUNDLEDIR): more user/user2 bundle members, in DIR/BUNDLE/contents.d
 	Stage2Hook     string   // IGNITY_STAGE2_HOOK (S6_STAGE2_HOOK): sh -c'd first in stage2
 	FixAttrsHidden bool     // IGNITY_FIX_ATTRS_HIDDEN (S6_FIX_ATTRS_HIDDEN): fix-attrs.d touches dot files
 
@@ -84,6 +85,13 @@ var knobs = []knob{
 	{"IGNITY_KEEP_ENV", "0", func(c *Config, v string) (err error) { c.KeepEnv, err = flag(v); return }},
 	{"IGNITY_CMD_ARG0", "", func(c *Config, v string) (err error) { c.CmdArg0, err = words(v); return }},
 	{"IGNITY_STAGE2_HOOK", "", func(c *Config, v string) error { c.Stage2Hook = v; return nil }},
+	{"IGNITY_RUNTIME_BUNDLEDIR", "", func(c *Config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "/") {
+			return fmt.Errorf("want an absolute path in the image (a directory of BUNDLE/contents.d), got %q", v)
+		}
+		c.BundleDir = v
+		return nil
+	}},
 	{"IGNITY_FIX_ATTRS_HIDDEN", "0", func(c *Config, v string) (err error) { c.FixAttrsHidden, err = flag(v); return }},
 	{"USER", "root", func(c *Config, v string) error { c.User = v; return nil }},
 	{"USERMAP_UID", "0", func(c *Config, v string) (err error) { c.UID, err = id(v); return }},

@@ -37,6 +37,7 @@ var aliases = []alias{
 	{"S6_CMD_ARG0", "IGNITY_CMD_ARG0", nil},
 	{"S6_STAGE2_HOOK", "IGNITY_STAGE2_HOOK", nil},
 	{"S6_FIX_ATTRS_HIDDEN", "IGNITY_FIX_ATTRS_HIDDEN", nil},
+	{"S6_RUNTIME_BUNDLEDIR", "IGNITY_RUNTIME_BUNDLEDIR", nil},
 }
 
 // noEffect are s6-overlay variables ignity accepts and ignores: it always

@@ -23,7 +23,7 @@ func FuzzDependencies(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, "dependencies"), []byte(deps), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		d, probs := Load(root)
+		d, probs := Load(root, "")
 		s, ok := d.Get("self")
 		if !ok {
 			t.Fatalf("self not loaded: %v", probs)

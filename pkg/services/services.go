@@ -134,8 +134,12 @@ func (d Defs) Get(name string) (Service, bool) {
 // Load reads every definition under root (the image's top). Problems are
 // what makes a definition unusable, each naming its file; a definition
 // with one is still listed when its name and type are known.
-func Load(root string) (Defs, []Problem) {
-	r := &reader{root: root, res: imagepath.NewResolver(root)}
+//
+// bundleDir (IGNITY_RUNTIME_BUNDLEDIR, an in-image path; "" for none)
+// holds more members of the user and user2 bundles, in
+// bundleDir/BUNDLE/contents.d.
+func Load(root, bundleDir string) (Defs, []Problem) {
+	r := &reader{root: root, res: imagepath.NewResolver(root), bundleDir: bundleDir}
 	d := Defs{byName: map[string]int{}}
 	r.ignity(&d)
 	r.s6rc(&d)
@@ -144,7 +148,8 @@ func Load(root string) (Defs, []Problem) {
 }
 
 type reader struct {
-	root     string
+	root      string
+	bundleDir string
 	res      *imagepath.Resolver
 	problems []Problem
 }
@@ -389,6 +394,9 @@ func (r *reader) members(d *Defs, bundle string) []string {
 		from = s.Contents
 	}
 	from = append(from, r.names(path.Join(UserBundlesDir, bundle, "contents.d"))...)
+	if r.bundleDir != "" {
+		from = append(from, r.names(path.Join(r.bundleDir, bundle, "contents.d"))...)
+	}
 	for _, n := range from {
 		if !seen[n] {
 			seen[n] = true

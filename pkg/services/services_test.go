@@ -39,7 +39,7 @@ func tree(t *testing.T, files map[string]string) string {
 
 func plan(t *testing.T, files map[string]string) (Plan, []Problem) {
 	t.Helper()
-	d, probs := Load(tree(t, files))
+	d, probs := Load(tree(t, files), "")
 	if len(probs) > 0 {
 		return Plan{}, probs
 	}
@@ -195,7 +195,7 @@ func TestS6rcTree(t *testing.T) {
 		"etc/s6-overlay/user-bundles.d/user2/contents.d/late":   "",
 		"etc/s6-overlay/user-bundles.d/user/contents.d/app-log": "",
 		"etc/services.d/legacy/run":                             "#!/bin/sh\n",
-	}))
+	}), "")
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
@@ -242,7 +242,7 @@ func TestS6rcProblems(t *testing.T) {
 	_, probs := Load(tree(t, map[string]string{
 		rc + "a/type": "longrn\n", rc + "c/type": "oneshot\n",
 		rc + "d/run": "x", rc + "e/type": "oneshot\n", rc + "e/up": "x", rc + "e/timeout-up": "soon\n",
-	}))
+	}), "")
 	want := []string{
 		`/etc/s6-overlay/s6-rc.d/a/type:1: unknown type "longrn"`,
 		`/etc/s6-overlay/s6-rc.d/c: oneshot without up`,
@@ -266,7 +266,7 @@ func TestServicesDSymlinkAndClash(t *testing.T) {
 		"etc/services.d/gone":            "-> /etc/services-available/gone",
 		"etc/ignity/services/dup/run":    "x",
 		"etc/services.d/dup/run":         "x",
-	}))
+	}), "")
 	web, ok := d.Get("web")
 	if !ok || web.Source != ServicesD || !strings.HasSuffix(web.Host, "/etc/services-available/web") {
 		t.Fatalf("web %+v %v", web, ok)
@@ -312,3 +312,26 @@ func TestHundredInTenLevels(t *testing.T) {
 }
 
 func name(l, i int) string { return "l" + string(rune('0'+l)) + "s" + string(rune('0'+i)) }
+
+// IGNITY_RUNTIME_BUNDLEDIR (S6_RUNTIME_BUNDLEDIR) adds members to the user
+// and user2 bundles; without it, the same tree starts nothing of them.
+func TestRuntimeBundleDir(t *testing.T) {
+	rc := "etc/s6-overlay/s6-rc.d/"
+	root := tree(t, map[string]string{
+		rc + "app/type": "longrun\n", rc + "app/run": "#!/bin/sh\n",
+		rc + "late/type": "longrun\n", rc + "late/run": "#!/bin/sh\n",
+		"srv/bundles/user/contents.d/app":   "",
+		"srv/bundles/user2/contents.d/late": "",
+	})
+	d, probs := Load(root, "/srv/bundles")
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	if !reflect.DeepEqual(d.User, []string{"app"}) || !reflect.DeepEqual(d.User2, []string{"late"}) {
+		t.Errorf("with the bundle dir: user %v user2 %v, want [app] [late]", d.User, d.User2)
+	}
+	d, _ = Load(root, "")
+	if len(d.User)+len(d.User2) != 0 {
+		t.Errorf("without it: user %v user2 %v, want none", d.User, d.User2)
+	}
+}

@@ -38,7 +38,7 @@ import (
 // becomes its producer's log/.
 func (b *stage2) planServices() error {
 	l := b.sys.Layout
-	defs, probs := services.Load(l.Root)
+	defs, probs := services.Load(l.Root, b.cfg.BundleDir)
 	plan, more := services.MakePlan(defs)
 	if probs = append(probs, more...); len(probs) > 0 {
 		errs := make([]error, len(probs))

@@ -229,7 +229,7 @@ func (b *stage1) perms() error {
 }
 
 func (b *stage1) stopBound() error {
-	n := finalizeCount(b.sys.Layout) + oneshotDowns(b.sys.Layout)
+	n := finalizeCount(b.sys.Layout) + oneshotDowns(b.sys.Layout, b.cfg.BundleDir)
 	if bound := b.cfg.StopBound(n); bound > 10*time.Second {
 		b.log.Warn("a shutdown may take up to %v (IGNITY_SERVICES_GRACETIME, IGNITY_KILL_FINALIZE_MAXTIME x %d finalize and cont-finish.d scripts and oneshot down lines, IGNITY_KILL_GRACETIME): more than docker stop's default 10 s; raise it with docker stop -t", bound, n)
 	}
@@ -357,8 +357,8 @@ func (e *early) terminating() unix.Signal {
 
 // oneshotDowns counts the oneshots with a down line that may run at
 // shutdown: each counts as a finalize script in the shutdown bound.
-func oneshotDowns(l layout.Layout) int {
-	defs, _ := services.Load(l.Root)
+func oneshotDowns(l layout.Layout, bundleDir string) int {
+	defs, _ := services.Load(l.Root, bundleDir)
 	plan, _ := services.MakePlan(defs)
 	n := 0
 	for _, u := range plan.Units {
