@@ -46,7 +46,7 @@ func Unhealthy(l layout.Layout) []string {
 	}
 	rs := runstate.New(l.Run())
 	now := time.Now()
-	var out []string
+	out := unstarted(rs, list)
 	for _, s := range list {
 		st, err := svc.ReadStatus(s.Dir)
 		switch {
@@ -94,6 +94,38 @@ func Unhealthy(l layout.Layout) []string {
 			out = append(out, fmt.Sprintf("%s: %s exited %d", s.Name, prog, ee.ExitCode()))
 		default:
 			out = append(out, fmt.Sprintf("%s: %s: %v", s.Name, prog, err))
+		}
+	}
+	return out
+}
+
+// unstarted lists the units of the ordered start that are not in the
+// scandir (list) and have not completed: dependents still held, a oneshot
+// that runs or failed. Before the ordered start completes the container
+// is not healthy yet.
+func unstarted(rs runstate.State, list []svc.Service) []string {
+	units, _, err := rs.Plan()
+	if err != nil {
+		return []string{fmt.Sprintf("ignity: %v", err)}
+	}
+	live := map[string]bool{}
+	for _, s := range list {
+		live[s.Name] = true
+	}
+	var out []string
+	for _, u := range units {
+		if live[u.Name] {
+			continue
+		}
+		st, detail, _ := rs.UnitOf(u.Name)
+		switch {
+		case st == runstate.UnitFailed:
+			out = append(out, fmt.Sprintf("%s: failed: %s", u.Name, detail))
+		case u.Type == "oneshot" && st == runstate.UnitStarted:
+		case u.Type == "oneshot" && st == runstate.UnitRunning:
+			out = append(out, u.Name+": oneshot still running")
+		default:
+			out = append(out, u.Name+": not started yet: waiting for its dependencies")
 		}
 	}
 	return out

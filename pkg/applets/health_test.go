@@ -87,3 +87,38 @@ func TestHealthAndStatus(t *testing.T) {
 		t.Errorf("report: %+v", r)
 	}
 }
+
+// A dependent the ordered start still holds, and a oneshot that failed,
+// make the container unhealthy; a oneshot done and a started longrun do not.
+func TestHealthOrderedStart(t *testing.T) {
+	l := layout.Layout{Root: t.TempDir()}
+	os.MkdirAll(l.Scandir(), 0o755)
+	os.WriteFile(filepath.Join(l.Run(), ".boot"), []byte("svscan=1\nstage2=2\n"), 0o644)
+	db := filepath.Join(l.Scandir(), "db")
+	os.MkdirAll(db, 0o755)
+	writeStatus(t, db, 42, 0, 4, time.Now())
+	rs := runstate.New(l.Run())
+	for _, err := range []error{
+		rs.SetPlan([]runstate.Unit{
+			{Name: "init", Type: "oneshot"}, {Name: "migrate", Type: "oneshot"},
+			{Name: "db", Type: "longrun", Deps: []string{"init"}}, {Name: "web", Type: "longrun", Deps: []string{"db"}},
+		}),
+		rs.SetUnit("init", runstate.UnitStarted, ""), rs.SetUnit("migrate", runstate.UnitFailed, "up exited 2"),
+		rs.SetUnit("db", runstate.UnitStarted, ""), rs.SetUnit("web", runstate.UnitWaiting, ""),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := strings.Join(Unhealthy(l), "\n")
+	for _, want := range []string{"web: not started yet: waiting for its dependencies", "migrate: failed: up exited 2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("health: no %q in:\n%s", want, got)
+		}
+	}
+	for _, no := range []string{"init:", "db:"} {
+		if strings.Contains(got, no) {
+			t.Errorf("health names %q:\n%s", no, got)
+		}
+	}
+}
