@@ -68,7 +68,7 @@ func TestReadmeWithEnvSetuidgid(t *testing.T) {
 
 // TestReadmeDependencies: the README's dependencies file, installed where its first line
 // says, with db ready only after a while and cache plain: app starts only once db is ready
-// and cache is up, and the CMD only once app is up.
+// and cache is up, and the CMD only once s6 has app up.
 func TestReadmeDependencies(t *testing.T) {
 	b := readme.RunBlock(t, "TestReadmeDependencies")
 	m := regexp.MustCompile(`\A# (/etc/ignity/services/([^/\s]+)/dependencies)\n`).FindStringSubmatch(b.Text)
@@ -82,7 +82,7 @@ func TestReadmeDependencies(t *testing.T) {
 		boottest.File(t, r, s+"db/notification-fd", "3\n")
 		boottest.Script(t, r, s+"cache/run", "#!/bin/sh\ntouch /tmp/cache-start\nexec sleep 100\n")
 		boottest.Script(t, r, s+m[2]+"/run", "#!/bin/sh\ntouch /tmp/"+m[2]+"-start\nexec sleep 100\n")
-		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", "[ -e /tmp/"+m[2]+"-start ] && echo app-was-up")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", "[ \"$(s6-svstat -o up /run/ignity/services-state/"+m[2]+")\" = true ] && echo app-was-up; "+boottest.WaitFor("/tmp/"+m[2]+"-start"))
 		boottest.WantExit(t, res, 0)
 		boottest.WantOutput(t, res, "app-was-up")
 		wantBefore(t, r, "/tmp/db-ready", "/tmp/"+m[2]+"-start")
