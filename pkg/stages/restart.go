@@ -223,10 +223,12 @@ func (f *finish) backoff(r *runstate.Restarts) {
 		wait = min(wait, f.cfg.BackoffMax)
 		r.Delay, r.Until = wait.Milliseconds(), f.now.Add(wait)
 	}
-	// s6-supervise spawns run again at least 1 s after the last spawn.
-	spawn := f.now
-	if next := r.Spawn.Add(time.Second); next.After(spawn) {
-		spawn = next
+	// s6-supervise spawns run again a second after its death, but at once
+	// when the service had been ready for more than a second: taken to be
+	// the case of a service with notification-fd (s6-supervise(8)).
+	spawn := f.now.Add(time.Second)
+	if present("notification-fd") {
+		spawn = f.now
 	}
 	r.Spawn, r.Start = spawn, spawn
 	if r.Until.After(spawn) {
