@@ -150,8 +150,8 @@ func Load(root, bundleDir string) (Defs, []Problem) {
 type reader struct {
 	root      string
 	bundleDir string
-	res      *imagepath.Resolver
-	problems []Problem
+	res       *imagepath.Resolver
+	problems  []Problem
 }
 
 func (r *reader) add(p string, line int, format string, args ...any) {
