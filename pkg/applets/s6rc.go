@@ -498,13 +498,20 @@ func (r *rc) longrun(s services.Service) error {
 	}
 	deadline, global := r.bound(own)
 	pause := 200 * time.Microsecond
+	// s6-supervise reads the command after Send returns: until its
+	// status says it wants the new state, the old one is no answer.
+	taken := false
 	for {
 		st, err := svc.ReadStatus(dir)
 		if err != nil {
 			return fatal(r.stderr, "s6-rc", exitSystem, "%v", err)
 		}
+		if st.WantUp != r.down {
+			taken = true
+		}
 		switch {
-		case r.down && st.Pid == 0 && !st.Finishing:
+		case !taken && !r.down:
+		case r.down && !st.WantUp && st.Pid == 0 && !st.Finishing:
 			return nil
 		case !r.down && !st.WantUp:
 			return errors.New("it was taken down, or failed for good, before it was " + want)
