@@ -58,21 +58,28 @@ release() {
 	cp -a "$work/skaware/." "$root/"
 	install -m 0755 "$work/ignity" "$root/usr/bin/ignity"
 	ln -s usr/bin/ignity "$root/init"
-	for applet in with-env load-envfile fix-perms preboot with-retries logutil-service; do
-		ln -s ignity "$root/usr/bin/$applet"
-	done
-	for applet in with-contenv printcontenv; do
-		ln -s ignity "$root/usr/bin/$applet"
-	done
 	# s6-overlay's /command: every program ignity ships, so that #!/command/with-contenv
 	# bash and /command/s6-svc work. Absolute links: /command is no usrmerged directory.
+	# Skaware's first, before ignity's s6-* applets join /usr/bin.
 	mkdir -p "$root/command"
 	for prog in "$root"/usr/bin/s6-* "$root"/usr/bin/ucspilogd "$root"/usr/lib/execline/bin/*; do
 		ln -s "${prog#"$root"}" "$root/command/${prog##*/}"
 	done
-	for applet in ignity with-env with-contenv printcontenv load-envfile fix-perms preboot with-retries logutil-service; do
-		ln -s "/usr/bin/$applet" "$root/command/$applet"
+	# ignity's applets: /usr/bin/NAME -> ignity, and /command/NAME the program itself
+	# (-> /usr/bin/ignity), as in s6-overlay, where /usr/bin/with-contenv is the alias:
+	# an image that replaces /usr/bin/with-contenv with a wrapper ending in
+	# exec /command/with-contenv "$@" must not loop. s6-rc and s6-portable-utils'
+	# programs are applets too (Debian ships neither).
+	applets="with-env load-envfile fix-perms preboot with-retries logutil-service with-contenv printcontenv"
+	applets="$applets s6-rc s6-echo s6-mkdir s6-chown s6-chmod s6-rmrf s6-true s6-false s6-env s6-format-filter s6-test"
+	for applet in $applets; do
+		ln -s ignity "$root/usr/bin/$applet"
+		ln -s /usr/bin/ignity "$root/command/$applet"
 	done
+	ln -s /usr/bin/ignity "$root/command/ignity"
+	# s6-overlay-suexec: a regular file, as image builds chmod it (nothing setuid).
+	printf '#!/usr/bin/execlineb -s0\n/usr/bin/ignity s6-overlay-suexec $@\n' >"$root/command/s6-overlay-suexec"
+	chmod 0755 "$root/command/s6-overlay-suexec"
 	mkdir -p "$root/usr/src"
 	install -m 0755 scripts/install-ignity.sh "$root/usr/src/install-ignity.sh"
 

@@ -46,7 +46,7 @@ var l = layout.Default
 
 func table() []applet {
 	sys := func() stages.System { return stages.Default(self()) }
-	return []applet{
+	list := []applet{
 		{name: "init", usage: "init [CMD...]: boot the container (PID 1)", run: func(a []string) error {
 			return applets.ExitCode(stages.Stage1(sys(), a))
 		}},
@@ -84,6 +84,12 @@ func table() []applet {
 			return applets.LogutilService(l, a, unix.Exec)
 		}},
 		{name: "with-retries", usage: "with-retries [-n N] [-t MS] PROG...: run PROG until it succeeds, at most N+1 times, each for at most MS ms", run: applets.WithRetries},
+		{name: "s6-rc", usage: "s6-rc [-v N] [-t MS] [-a] [-u|-d] list|listall|change [NAME...]: s6-rc's command line on ignity's services (README: Migrating from s6-overlay)", run: func(a []string) error {
+			return applets.S6rc(l, a, os.Stdout, os.Stderr)
+		}},
+		{name: "s6-overlay-suexec", usage: "s6-overlay-suexec { PROG1... } PROG2...: run PROG1 as the caller (nothing setuid), then exec PROG2", run: func(a []string) error {
+			return applets.Suexec(a, os.Stderr)
+		}},
 		{name: "stage2", hidden: true, run: func(a []string) error {
 			return applets.ExitCode(stages.Stage2(sys(), dashdash(a), os.NewFile(3, "s6-svscan-ready")))
 		}},
@@ -93,6 +99,12 @@ func table() []applet {
 		{name: "stage3", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.Stage3(sys())) }},
 		{name: "cmd-exit", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.CmdExit(sys(), dashdash(a))) }},
 	}
+	for _, p := range applets.PortableUtils {
+		list = append(list, applet{name: p.Name, usage: p.Usage + ": s6-portable-utils' " + p.Name, run: func(a []string) error {
+			return p.Run(a, os.Stdin, os.Stdout, os.Stderr)
+		}})
+	}
+	return list
 }
 
 func main() {

@@ -104,6 +104,7 @@ func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
 	c.scripts(c.im.inImage(l.EtcContFinish()))
 	c.services()
 	c.definitions(cfg.BundleDir)
+	c.helperLoops()
 	sort.SliceStable(c.out, func(i, j int) bool {
 		a, b := c.out[i], c.out[j]
 		if a.Path != b.Path {

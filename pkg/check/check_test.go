@@ -183,7 +183,7 @@ func TestRun(t *testing.T) {
 			setup: func(t *testing.T, root string) {
 				write(t, root, "etc/cont-init.d/10-ok", "#!/bin/sh\necho fine\n", 0o755)
 				write(t, root, "etc/cont-init.d/20-noexec", "#!/bin/sh\n", 0o644)
-				write(t, root, "etc/cont-init.d/30-rc", "#!/bin/sh\n# s6-rc is only named in a comment\nif s6-rc -a list | grep -q x; then s6-echo yes; fi\ns6-echo again\n", 0o755)
+				write(t, root, "etc/cont-init.d/30-rc", "#!/bin/sh\n# s6-rc-db is only named in a comment\nif s6-rc-db list all | grep -q x; then s6-cat f; fi\ns6-cat again\n", 0o755)
 				write(t, root, "etc/cont-finish.d/10-halt", "#!/bin/sh\nexec /run/s6/basedir/bin/s6-linux-init-hpr -f -p\n", 0o755)
 				write(t, root, "etc/ignity/services/web/finish", "#!/bin/sh\nfix-attrs < /etc/fix-attrs.d/x\n", 0o755)
 			},
@@ -191,8 +191,8 @@ func TestRun(t *testing.T) {
 			want: []string{
 				`/etc/cont-finish.d/10-halt:2: calls s6-linux-init-hpr, which ignity does not ship (s6-linux-init: ignity is the init; stop the container with /run/s6/basedir/bin/halt or s6-svscanctl -t /run/service)`,
 				`/etc/cont-init.d/20-noexec: not executable: chmod +x it`,
-				`/etc/cont-init.d/30-rc:3: calls s6-rc, which ignity does not ship (s6-rc: ignity has no compiled service database; control a service with s6-svc on /run/service/NAME, and ignity status lists them)`,
-				`/etc/cont-init.d/30-rc:3: calls s6-echo, which ignity does not ship (s6-portable-utils: use the image's own tool (echo, cat, sleep, mkdir, ...), or install s6-portable-utils in the image)`,
+				`/etc/cont-init.d/30-rc:3: calls s6-rc-db, which ignity does not ship (s6-rc's tools: ignity has no compiled service database; its s6-rc applet lists and changes services, and ignity status shows them)`,
+				`/etc/cont-init.d/30-rc:3: calls s6-cat, which ignity does not ship (s6-portable-utils: use the image's own tool (echo, cat, sleep, mkdir, ...), or install s6-portable-utils in the image)`,
 				`/etc/ignity/services/web/finish:2: calls fix-attrs, which ignity does not ship (s6-overlay's fix-attrs: ignity applies /etc/fix-attrs.d itself at boot; for lines at build time, pipe them to fix-perms)`,
 			},
 		},
@@ -207,8 +207,8 @@ func TestRun(t *testing.T) {
 		{
 			name: "a program not shipped that the image has",
 			setup: func(t *testing.T, root string) {
-				write(t, root, "usr/bin/s6-echo", "#!/bin/sh\n", 0o755)
-				write(t, root, "etc/cont-init.d/10-echo", "#!/bin/sh\ns6-echo hi\n", 0o755)
+				write(t, root, "usr/bin/s6-cat", "#!/bin/sh\n", 0o755)
+				write(t, root, "etc/cont-init.d/10-echo", "#!/bin/sh\ns6-cat hi\n", 0o755)
 			},
 		},
 		{

@@ -18,8 +18,8 @@ import (
 // s6-overlay's.
 func NotShipped(name string) string {
 	switch {
-	case name == "s6-rc" || strings.HasPrefix(name, "s6-rc-"):
-		return "s6-rc: ignity has no compiled service database; control a service with s6-svc on /run/service/NAME, and ignity status lists them"
+	case strings.HasPrefix(name, "s6-rc-"):
+		return "s6-rc's tools: ignity has no compiled service database; its s6-rc applet lists and changes services, and ignity status shows them"
 	case name == "s6-linux-init" || strings.HasPrefix(name, "s6-linux-init-"):
 		return "s6-linux-init: ignity is the init; stop the container with /run/s6/basedir/bin/halt or s6-svscanctl -t /run/service"
 	}
@@ -37,20 +37,12 @@ const (
 var notShipped = map[string]string{
 	"fix-attrs":          "s6-overlay's fix-attrs: ignity applies /etc/fix-attrs.d itself at boot; for lines at build time, pipe them to fix-perms",
 	"logutil-newfifo":    "s6-overlay v2's logutil-newfifo: create the FIFO with mkfifo (or s6-mkfifodir), and read it with logutil-service -f FIFO",
-	"s6-overlay-suexec":  "s6-overlay's suexec: /init runs as whatever uid the container starts with",
-	"s6-test":            "s6-portable-utils' s6-test: use execline's eltest, which ignity ships",
 	"s6-basename":        portable,
 	"s6-cat":             portable,
-	"s6-chmod":           portable,
-	"s6-chown":           portable,
 	"s6-cut":             portable,
 	"s6-dirname":         portable,
 	"s6-dumpenv":         portable,
-	"s6-echo":            portable,
-	"s6-env":             portable,
 	"s6-expr":            portable,
-	"s6-false":           portable,
-	"s6-format-filter":   portable,
 	"s6-grep":            portable,
 	"s6-head":            portable,
 	"s6-hiercopy":        portable,
@@ -58,7 +50,6 @@ var notShipped = map[string]string{
 	"s6-ln":              portable,
 	"s6-ls":              portable,
 	"s6-maximumtime":     portable,
-	"s6-mkdir":           portable,
 	"s6-mkfifo":          portable,
 	"s6-nice":            portable,
 	"s6-nuke":            portable,
@@ -67,14 +58,12 @@ var notShipped = map[string]string{
 	"s6-quote":           portable,
 	"s6-quote-filter":    portable,
 	"s6-rename":          portable,
-	"s6-rmrf":            portable,
 	"s6-seq":             portable,
 	"s6-sleep":           portable,
 	"s6-sort":            portable,
 	"s6-sync":            portable,
 	"s6-tail":            portable,
 	"s6-touch":           portable,
-	"s6-true":            portable,
 	"s6-uniquename":      portable,
 	"s6-unquote":         portable,
 	"s6-unquote-filter":  portable,

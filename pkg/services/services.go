@@ -315,7 +315,12 @@ func (r *reader) s6rc(d *Defs) {
 		}
 		s := Service{Name: n, Source: S6rc, Dir: p, Host: h}
 		b, err := os.ReadFile(filepath.Join(h, "type"))
-		if err != nil {
+		switch {
+		case err != nil && (n == UserBundle || n == User2Bundle):
+			// s6-overlay's own tarball ships user/type and user2/type
+			// (bundle): images ship only user/contents.d/.
+			b = []byte(Bundle)
+		case err != nil:
 			r.add(p, 0, "no type file: s6-rc wants type holding longrun, oneshot or bundle")
 			continue
 		}

@@ -4,6 +4,7 @@ package boot_test
 // paths, helpers and S6_* variables their scripts use.
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -171,7 +172,7 @@ func TestOverlayVariables(t *testing.T) {
 		t.Run(ro.name, func(t *testing.T) {
 			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
 				boottest.File(t, r, "/etc/ignity/envs/10-app", "FROM_FILE=file\n")
-				boottest.Script(t, r, "/etc/cont-init.d/10-fails", "#!/bin/sh\ns6-echo not shipped\nexit 3\n")
+				boottest.Script(t, r, "/etc/cont-init.d/10-fails", "#!/bin/sh\ns6-cat /not/shipped\nexit 3\n")
 				boottest.Script(t, r, "/etc/cont-finish.d/10-slow", "#!/bin/sh\nexec sleep 10\n")
 				boottest.Script(t, r, "/usr/local/bin/entry", "#!/bin/sh\necho \"entry got: $*\"\n"+boottest.WaitFor("/run/ignity/svc")+
 					"echo \"service saw: $(cat /run/ignity/svc)\"\ngrep -E 'MAXTIME|STAGE2_FAILS|GRACETIME' /run/ignity/.boot\n")
@@ -189,7 +190,7 @@ func TestOverlayVariables(t *testing.T) {
 					"IGNITY_KILL_GRACETIME=1000",
 					`IGNITY_KILL_GRACETIME="1000" and S6_KILL_GRACETIME="1500" are both set: IGNITY_KILL_GRACETIME wins`,
 					"init script /etc/cont-init.d/10-fails exited 3: continuing",
-					"ignity: warning: /etc/cont-init.d/10-fails:2: calls s6-echo, which ignity does not ship",
+					"ignity: warning: /etc/cont-init.d/10-fails:2: calls s6-cat, which ignity does not ship",
 					"S6_LOGGING is not supported",
 					"finalize script /etc/cont-finish.d/10-slow killed after IGNITY_KILL_FINALIZE_MAXTIME=200 ms")
 				for _, once := range []string{"are both set", "S6_LOGGING is not supported"} {
@@ -206,14 +207,67 @@ func TestOverlayVariables(t *testing.T) {
 // ship, by file and line; at boot the bad line stops the container.
 func TestOverlayCheck(t *testing.T) {
 	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
-		boottest.Script(t, r, "/etc/cont-init.d/10-rc", "#!/command/with-contenv sh\n# s6-rc here is a comment\ns6-rc -u change myoneshot\n")
+		boottest.Script(t, r, "/etc/cont-init.d/10-rc", "#!/command/with-contenv sh\n# s6-rc-db here is a comment\ns6-rc-db list all\n")
 		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/usr/bin/ignity", "check")
 		boottest.WantExit(t, res, 1)
-		boottest.WantOutput(t, res, "/etc/cont-init.d/10-rc:3: calls s6-rc, which ignity does not ship")
+		boottest.WantOutput(t, res, "/etc/cont-init.d/10-rc:3: calls s6-rc-db, which ignity does not ship")
 
 		boottest.File(t, r, "/etc/fix-attrs.d/01-bad", "/data true root 0600\n")
 		res = r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "true")
 		boottest.WantExit(t, res, 100)
 		boottest.WantOutput(t, res, `/etc/fix-attrs.d/01-bad:1: bad file mode "root"`)
+	})
+}
+
+// TestOverlayPortableUtils: an init script calls s6-portable-utils'
+// programs, by PATH and by /command/, as s6-overlay images do; the
+// image's build chmods /command/s6-overlay-suexec, which runs its block
+// and then the rest.
+func TestOverlayPortableUtils(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.Script(t, r, "/etc/cont-init.d/10-utils", `#!/bin/sh
+s6-mkdir -p -m 0750 /tmp/made/deep && s6-echo -s : made ok
+s6-test -d /tmp/made/deep && s6-echo is a dir
+s6-test -f /tmp/made/deep || s6-echo not a file
+/command/s6-true && /command/s6-echo command true
+/command/s6-false; s6-echo "false exit $?"
+s6-env -i ONLY=1 /command/s6-env | s6-format-filter "env<%s>"
+s6-chmod 0604 /tmp/made/deep && s6-rmrf /tmp/made && s6-test ! -e /tmp/made && s6-echo removed
+s6-echo -n x; s6-echo y
+s6-mkdir -q /tmp/q; s6-echo "bad option exit $?"
+chmod u-s /command/s6-overlay-suexec && s6-echo chmod ok
+/command/s6-overlay-suexec ' s6-echo' ' first' '' s6-echo then
+`)
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "true")
+		boottest.WantExit(t, res, 0)
+		// stdout alone: it and stderr interleave in no reliable order.
+		wantInOrder(t, res, res.Stdout, "made:ok\n", "is a dir\n", "not a file\n", "command true\n", "false exit 1\n",
+			"env<ONLY=1>\n", "removed\n", "xy\n", "bad option exit 100\n", "chmod ok\n", "first\nthen\n")
+		boottest.WantOutput(t, res, "s6-mkdir: fatal: unknown option -q")
+	})
+}
+
+// TestOverlayWithContenvWrapper: linuxserver images replace
+// /usr/bin/with-contenv with a wrapper that sets the umask, then execs
+// /command/with-contenv, s6-overlay's program. Scripts and services with
+// #!/usr/bin/with-contenv run through it, and the boot ends.
+func TestOverlayWithContenvWrapper(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		if err := os.Remove(r.Path("/usr/bin/with-contenv")); err != nil {
+			t.Fatal(err)
+		}
+		boottest.Script(t, r, "/usr/bin/with-contenv", `#!/bin/sh
+if [ -f /run/s6/container_environment/UMASK ]; then
+	umask "$(cat /run/s6/container_environment/UMASK)"
+fi
+exec /command/with-contenv "$@"
+`)
+		boottest.Script(t, r, "/etc/cont-init.d/10-set", "#!/usr/bin/with-contenv sh\nprintf 027 > /run/s6/container_environment/UMASK\nprintf hi > /run/s6/container_environment/GREETING\n")
+		boottest.Script(t, r, "/etc/cont-init.d/20-see", "#!/usr/bin/with-contenv sh\necho \"init sees $GREETING umask $(umask)\"\n")
+		boottest.Script(t, r, "/etc/services.d/app/run", "#!/usr/bin/with-contenv sh\necho \"service sees $GREETING umask $(umask)\"\nexec sleep 1000\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			`i=0; until [ "$(s6-svstat -o up /run/service/app 2>/dev/null)" = true ]; do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done; exec with-contenv sh -c 'echo "cmd sees $GREETING"'`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "init sees hi umask 0027", "cmd sees hi")
 	})
 }

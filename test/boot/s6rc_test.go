@@ -110,3 +110,59 @@ func TestS6rcTree(t *testing.T) {
 		})
 	}
 }
+
+// TestS6rcCommandLine boots an s6-overlay image shaped like linuxserver's
+// (user/ and user2/ with contents.d/ only, no type file) whose user2
+// oneshot drives s6-rc as Home Assistant add-ons do: -a list, -d change
+// and -u change of a longrun of user, -da list, and a change that follows
+// dependencies (up: dependencies first; down: dependents first). The CMD
+// then shows what it saw.
+func TestS6rcCommandLine(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		boottest.File(t, r, rc+"svc-x/type", "longrun\n")
+		boottest.Script(t, r, rc+"svc-x/run", "#!/bin/sh\necho svc-x-started >> /tmp/x.log\nexec sleep 1000\n")
+		boottest.File(t, r, rc+"init-a/type", "oneshot\n")
+		boottest.File(t, r, rc+"init-a/up", "echo init-a-ran\n")
+		// base-shot and on-top are in no bundle: only s6-rc starts them.
+		boottest.File(t, r, rc+"base-shot/type", "oneshot\n")
+		boottest.File(t, r, rc+"base-shot/up", "sh -c \"echo base-shot-up >> /tmp/order\"\n")
+		boottest.File(t, r, rc+"base-shot/down", "sh -c \"echo base-shot-down >> /tmp/order\"\n")
+		boottest.File(t, r, rc+"on-top/type", "oneshot\n")
+		boottest.File(t, r, rc+"on-top/up", "sh -c \"echo on-top-up >> /tmp/order\"\n")
+		boottest.File(t, r, rc+"on-top/down", "sh -c \"echo on-top-down >> /tmp/order\"\n")
+		boottest.File(t, r, rc+"on-top/dependencies.d/base-shot", "")
+		boottest.File(t, r, rc+"toggle/type", "oneshot\n")
+		boottest.File(t, r, rc+"toggle/up", "/etc/s6-overlay/scripts/toggle\n")
+		boottest.Script(t, r, "/etc/s6-overlay/scripts/toggle", `#!/bin/sh
+echo "active: $(s6-rc -a list | tr '\n' ' ')"
+s6-rc -d change svc-x; echo "down change exit $?"
+echo "after down: $(s6-svstat -o up,wantedup /run/service/svc-x)"
+echo "inactive: $(s6-rc -da list | tr '\n' ' ')"
+s6-rc -v2 -u change svc-x; echo "up change exit $?"
+echo "after up: $(s6-svstat -o up,wantedup /run/service/svc-x)"
+s6-rc -u change on-top; echo "deps up exit $?"
+s6-rc -d change base-shot; echo "deps down exit $?"
+s6-rc -u change no-such-thing; echo "unknown exit $?"
+s6-rc -p change svc-x; echo "prune exit $?"
+`)
+		boottest.File(t, r, rc+"user/contents.d/svc-x", "")
+		boottest.File(t, r, rc+"user/contents.d/init-a", "")
+		boottest.File(t, r, rc+"user2/contents.d/toggle", "")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			`echo "order: $(tr '\n' ' ' < /tmp/order)"; echo "x log: $(tr '\n' ' ' < /tmp/x.log)"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res,
+			"active: init-a svc-x \n",
+			"down change exit 0\n", "after down: false false\n",
+			"inactive: base-shot on-top svc-x toggle \n",
+			"s6-rc: info: service svc-x: starting\n", "s6-rc: info: service svc-x successfully started\n",
+			"up change exit 0\n", "after up: true true\n",
+			"deps up exit 0\n", "deps down exit 0\n",
+			"s6-rc: fatal: unknown service name no-such-thing\n", "unknown exit 3\n",
+			"option -p is not supported", "prune exit 100\n",
+			"order: base-shot-up on-top-up on-top-down base-shot-down \n",
+			"x log: svc-x-started svc-x-started \n",
+		)
+	})
+}
