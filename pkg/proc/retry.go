@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-		"time"
+	"time"
 )
 
 // Retry runs argv until it succeeds, at most retries+1 times, each
