@@ -23,8 +23,8 @@ func TestExitCode(t *testing.T) {
 		{"ok", nil, 0, ""},
 		{"exit code", applets.ExitCode(7), 7, ""},
 		{"wrapped exit code", fmt.Errorf("x: %w", applets.ExitCode(42)), 42, ""},
-		{"not found", &applets.ExecError{Name: "nope", Err: errors.New("not found"), Code: 127}, 127, "ignity: with-env: exec nope: not found\n"},
-		{"cannot execute", &applets.ExecError{Name: "x", Err: errors.New("permission denied"), Code: 126}, 126, "ignity: with-env: exec x: permission denied\n"},
+		{"not found", &applets.ExecError{Name: "nope", Why: "not found", Code: 127}, 127, "ignity: with-env: nope: not found\n"},
+		{"cannot execute", &applets.ExecError{Name: "x", Why: "permission denied", Code: 126}, 126, "ignity: with-env: x: permission denied\n"},
 		{"usage", applets.UsageError("no program given"), 100, "ignity: with-env: no program given\nusage: with-env PROG...\n"},
 		{"other, every line", errors.New("a:1: bad\na:2: worse"), 100, "ignity: with-env: a:1: bad\nignity: with-env: a:2: worse\n"},
 	} {

@@ -7,13 +7,9 @@
 package applets
 
 import (
-	"errors"
-	"fmt"
-	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 
+	"github.com/ignity/ignity/pkg/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,34 +23,15 @@ type ExitCode int
 
 func (e ExitCode) Error() string { return "exit " + strconv.Itoa(int(e)) }
 
-// ExecError is a failed exec, with the shell's exit code for it.
-type ExecError struct {
-	Name string
-	Err  error
-	Code int // 127 not found, 126 found but not executable
-}
+// ExecError is a program that could not be run, with the shell's exit
+// code for it: 127 not found, 126 found but not executable.
+type ExecError = proc.ExecError
 
-func (e *ExecError) Error() string { return fmt.Sprintf("exec %s: %v", e.Name, e.Err) }
-func (e *ExecError) Unwrap() error { return e.Err }
-
-// Exec replaces this process with argv[0], looked up in env's PATH.
+// Exec replaces this process with argv[0], looked up in env's PATH (see
+// proc.Exec: a script without #! runs with /bin/sh, as execvp does).
 func Exec(argv, env []string) error {
 	if len(argv) == 0 {
 		return UsageError("no program given")
 	}
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			os.Setenv("PATH", v)
-		}
-	}
-	path, err := exec.LookPath(argv[0])
-	if err != nil {
-		return &ExecError{Name: argv[0], Err: err, Code: 127}
-	}
-	err = unix.Exec(path, argv, env)
-	code := 126
-	if errors.Is(err, unix.ENOENT) {
-		code = 127
-	}
-	return &ExecError{Name: argv[0], Err: err, Code: code}
+	return proc.Exec(argv, env, unix.Exec)
 }

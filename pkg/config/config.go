@@ -40,6 +40,9 @@ type Config struct {
 	LogPrefix     bool        // IGNITY_LOG_PREFIX: prefix unlogged services' lines with their name
 	LoggingScript []string    // IGNITY_LOGGING_SCRIPT: s6-log's directives for logutil-service
 	CmdStopSignal unix.Signal // IGNITY_CMD_STOP_SIGNAL: what the CMD gets at shutdown
+	// IGNITY_CMD_RECEIVE_SIGNALS: SIGINT and SIGQUIT to PID 1 go to the
+	// CMD while it runs (1), or start the shutdown (0).
+	CmdReceiveSignals bool
 
 	// s6-overlay's features (see s6.go and the README's migration table).
 	KeepEnv        bool     // IGNITY_KEEP_ENV (S6_KEEP_ENV): services get the merged environment
@@ -66,6 +69,7 @@ var knobs = []knob{
 	{"IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME", "5000", func(c *Config, v string) (err error) { c.CmdWaitMax, err = millis(v); return }},
 	{"IGNITY_HEALTH_TIMEOUT", "2000", func(c *Config, v string) (err error) { c.HealthTimeout, err = millis(v); return }},
 	{"IGNITY_INIT_MAXTIME", "0", func(c *Config, v string) (err error) { c.InitMax, err = millis(v); return }},
+	{"IGNITY_CMD_RECEIVE_SIGNALS", "1", func(c *Config, v string) (err error) { c.CmdReceiveSignals, err = flag(v); return }},
 	{"IGNITY_CMD_STOP_SIGNAL", "TERM", func(c *Config, v string) (err error) { c.CmdStopSignal, err = Signal(v); return }},
 	{"IGNITY_KILL_FINALIZE_MAXTIME", "5000", func(c *Config, v string) (err error) { c.FinalizeMax, err = millis(v); return }},
 	{"IGNITY_KILL_GRACETIME", "3000", func(c *Config, v string) (err error) { c.KillGrace, err = millis(v); return }},

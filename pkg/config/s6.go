@@ -38,15 +38,15 @@ var aliases = []alias{
 	{"S6_STAGE2_HOOK", "IGNITY_STAGE2_HOOK", nil},
 	{"S6_FIX_ATTRS_HIDDEN", "IGNITY_FIX_ATTRS_HIDDEN", nil},
 	{"S6_RUNTIME_BUNDLEDIR", "IGNITY_RUNTIME_BUNDLEDIR", nil},
+	{"S6_CMD_RECEIVE_SIGNALS", "IGNITY_CMD_RECEIVE_SIGNALS", s6ReceiveSignals},
 }
 
 // noEffect are s6-overlay variables ignity accepts and ignores: it always
 // does what they ask for, or does not need the check they turn off.
 var noEffect = map[string]string{
-	"S6_READ_ONLY_ROOT":      "ignity works on a read-only root with a tmpfs at /run/ignity, without being told",
-	"S6_SERVICES_READYTIME":  "ignity waits for s6-supervise's own status file, not a fixed delay",
-	"S6_CMD_USE_TERMINAL":    "the CMD always gets the container's terminal, as its foreground process group",
-	"S6_CMD_RECEIVE_SIGNALS": "signals to PID 1 always reach the CMD (TERM, INT, QUIT stop it; HUP, USR1, USR2, WINCH are forwarded)",
+	"S6_READ_ONLY_ROOT":     "ignity works on a read-only root with a tmpfs at /run/ignity, without being told",
+	"S6_SERVICES_READYTIME": "ignity waits for s6-supervise's own status file, not a fixed delay",
+	"S6_CMD_USE_TERMINAL":   "the CMD always gets the container's terminal, as its foreground process group",
 	"S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES": "ignity does not check /run's mode",
 }
 
@@ -107,9 +107,11 @@ type resolved struct {
 }
 
 // Defaults s6-overlay's layout changes to s6-overlay v3's own: a failed
-// boot step continues (with ignity's warning), and the CMD's wait for the
-// services has no limit.
+// boot step continues (with ignity's warning), the CMD's wait for the
+// services has no limit, and SIGINT and SIGQUIT to PID 1 stop the
+// container rather than reach the CMD.
 var overlayDefaults = map[string]string{
+	"IGNITY_CMD_RECEIVE_SIGNALS":           "0",
 	"IGNITY_BEHAVIOUR_IF_STAGE2_FAILS":     "0",
 	"IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME": "0",
 }
@@ -189,6 +191,22 @@ func s6Verbosity(v string) (string, error) {
 		return "1", nil
 	}
 	return "2", nil
+}
+
+// s6ReceiveSignals maps s6-overlay's S6_CMD_RECEIVE_SIGNALS (0, the
+// default, or 1 and more) onto IGNITY_CMD_RECEIVE_SIGNALS. What ignity
+// diverts to the CMD is not all s6-overlay diverts: SIGTERM still starts
+// the shutdown, whose first step sends the CMD its stop signal (see the
+// README's migration table).
+func s6ReceiveSignals(v string) (string, error) {
+	n, err := strconv.ParseUint(v, 10, 31)
+	switch {
+	case err != nil:
+		return "", errors.New("want a whole number: 0 (signals stop the container) or 1 and more (SIGINT and SIGQUIT go to the CMD)")
+	case n == 0:
+		return "0", nil
+	}
+	return "1", nil
 }
 
 // words splits IGNITY_CMD_ARG0 as a shell would, quotes honoured, nothing

@@ -95,13 +95,49 @@ func TestS6Aliases(t *testing.T) {
 // names or the image.
 func TestKnobsResolveAliases(t *testing.T) {
 	got := strings.Join(Knobs([]string{"S6_KILL_GRACETIME=200", "S6_VERBOSITY=3", "SECRET=x", "S6_LOGGING=1"}, true), " ")
-	want := "IGNITY_BEHAVIOUR_IF_STAGE2_FAILS=0 IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=0 IGNITY_KILL_GRACETIME=200 IGNITY_VERBOSITY=2"
+	want := "IGNITY_BEHAVIOUR_IF_STAGE2_FAILS=0 IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=0 IGNITY_CMD_RECEIVE_SIGNALS=0 IGNITY_KILL_GRACETIME=200 IGNITY_VERBOSITY=2"
 	if got != want {
 		t.Errorf("Knobs = %q\nwant   %q", got, want)
 	}
 	c, err := Parse(strings.Fields(got))
-	if err != nil || c.KillGrace != 200*time.Millisecond || c.Verbosity != 2 || !c.ContinueOnFailure || c.CmdWaitMax != 0 {
+	if err != nil || c.KillGrace != 200*time.Millisecond || c.Verbosity != 2 || !c.ContinueOnFailure || c.CmdWaitMax != 0 || c.CmdReceiveSignals {
 		t.Errorf("Parse of the record: %+v, %v", c, err)
+	}
+}
+
+// S6_CMD_RECEIVE_SIGNALS: s6-overlay's 0 (its default, and the s6-overlay
+// layout's) keeps SIGINT and SIGQUIT stopping the container; 1 and more
+// send them to the CMD, ignity's own default.
+func TestCmdReceiveSignals(t *testing.T) {
+	for _, tt := range []struct {
+		env     []string
+		overlay bool
+		want    bool
+		wantErr string
+	}{
+		{nil, false, true, ""},
+		{nil, true, false, ""},
+		{[]string{"S6_CMD_RECEIVE_SIGNALS=1"}, true, true, ""},
+		{[]string{"S6_CMD_RECEIVE_SIGNALS=2"}, true, true, ""},
+		{[]string{"S6_CMD_RECEIVE_SIGNALS=0"}, false, false, ""},
+		{[]string{"IGNITY_CMD_RECEIVE_SIGNALS=0"}, false, false, ""},
+		{[]string{"IGNITY_CMD_RECEIVE_SIGNALS=1", "S6_CMD_RECEIVE_SIGNALS=0"}, true, true, ""},
+		{[]string{"S6_CMD_RECEIVE_SIGNALS=yes"}, false, false, "S6_CMD_RECEIVE_SIGNALS=\"yes\""},
+	} {
+		c, _, err := ParseFor(tt.env, tt.overlay)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%q: error %v, want %q", tt.env, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || c.CmdReceiveSignals != tt.want {
+			t.Errorf("%q (overlay %v): CmdReceiveSignals %v, %v; want %v", tt.env, tt.overlay, c.CmdReceiveSignals, err, tt.want)
+		}
+		// The boot record carries it to the handlers.
+		if r, err := Parse(Knobs(tt.env, tt.overlay)); err != nil || r.CmdReceiveSignals != tt.want {
+			t.Errorf("%q (overlay %v): recorded %v, %v", tt.env, tt.overlay, r.CmdReceiveSignals, err)
+		}
 	}
 }
 

@@ -6,6 +6,8 @@ package layout
 import (
 	"path/filepath"
 	"strings"
+
+	"github.com/ignity/ignity/pkg/proc"
 )
 
 // Layout is the set of ignity's paths under Root.
@@ -56,12 +58,12 @@ func (l Layout) SvscanDir() string { return l.path("run/ignity/services-state/.s
 // Debian's, which s6 hard-codes; they are values so that tests can stand
 // in for them.
 type Programs struct {
-	Svscan     string // s6-svscan: PID 1 while the container runs
-	Wait       string // execline's wait: the CMD's waiter
-	Svwait     string // s6-svwait
-	Svstat     string // s6-svstat
-	Foreground string // execline's foreground: the restart backoff's wait
-	Execlineb  string // execlineb: runs s6-rc oneshots' up and down lines
+	Svscan      string // s6-svscan: PID 1 while the container runs
+	Svwait      string // s6-svwait
+	Svstat      string // s6-svstat
+	Foreground  string // execline's foreground: the CMD's waiter, the restart backoff's wait
+	Withstdinas string // execline's withstdinas: the watcher of the CMD's waiter
+	Execlineb   string // execlineb: runs s6-rc oneshots' up and down lines
 }
 
 // ExeclineBin holds execline's programs (foreground, wait, eltest, ...).
@@ -69,22 +71,24 @@ const ExeclineBin = "/usr/lib/execline/bin"
 
 // DefaultPrograms are the programs at the paths the tarball installs.
 var DefaultPrograms = Programs{
-	Svscan:     "/usr/bin/s6-svscan",
-	Wait:       ExeclineBin + "/wait",
-	Svwait:     "/usr/bin/s6-svwait",
-	Svstat:     "/usr/bin/s6-svstat",
-	Foreground: ExeclineBin + "/foreground",
-	Execlineb:  "/usr/bin/execlineb",
+	Svscan:      "/usr/bin/s6-svscan",
+	Svwait:      "/usr/bin/s6-svwait",
+	Svstat:      "/usr/bin/s6-svstat",
+	Foreground:  ExeclineBin + "/foreground",
+	Withstdinas: ExeclineBin + "/withstdinas",
+	Execlineb:   "/usr/bin/execlineb",
 }
 
 // DefaultPath is the PATH given to everything ignity starts when the
 // container has none.
-const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+const DefaultPath = proc.DefaultPath
 
-// ProgramPath is the PATH everything ignity starts gets, from the
-// container's (path, empty when it has none): DefaultPath when empty,
-// then execline's directory appended unless it is there, so that sh
-// scripts can call eltest and friends as execline scripts do.
+// ProgramPath is the PATH the init, finalize and service scripts get
+// (and with-env's programs), from the container's (path, empty when it
+// has none): DefaultPath when empty, then execline's directory appended
+// unless it is there, so that sh scripts can call eltest and friends as
+// execline scripts do. The CMD is not among them: it gets the PATH the
+// image and the init scripts set, unchanged (see ImageEnv).
 func ProgramPath(path string) string {
 	if path == "" {
 		path = DefaultPath
@@ -96,7 +100,7 @@ func ProgramPath(path string) string {
 }
 
 // ChildEnv is env with its PATH (the last one) replaced by ProgramPath's,
-// as the last entry: the environment of everything ignity starts.
+// as the last entry: the environment of the scripts ignity starts.
 func ChildEnv(env []string) []string {
 	out := make([]string, 0, len(env)+1)
 	path := ""
@@ -108,4 +112,17 @@ func ChildEnv(env []string) []string {
 		out = append(out, kv)
 	}
 	return append(out, "PATH="+ProgramPath(path))
+}
+
+// ImageEnv undoes ChildEnv: env with execline's directory taken off the
+// end of its PATH, where ChildEnv appends it.
+func ImageEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			kv = "PATH=" + strings.TrimSuffix(v, ":"+ExeclineBin)
+		}
+		out = append(out, kv)
+	}
+	return out
 }

@@ -200,3 +200,67 @@ func TestReadStat(t *testing.T) {
 		t.Error("Alive of a pid that cannot exist")
 	}
 }
+
+// TestExeclineStatusAll: every code foreground can report comes out as a
+// shell reports it: 0..255 unchanged, 256+n (signal n) as 128+n.
+func TestExeclineStatusAll(t *testing.T) {
+	for n := 0; n < 256; n++ {
+		if got, err := ExeclineStatus(fmt.Sprint(n)); got != n || err != nil {
+			t.Errorf("ExeclineStatus(%d) = %d, %v", n, got, err)
+		}
+	}
+	for sig := 1; sig < 65; sig++ {
+		if got, err := ExeclineStatus(fmt.Sprint(256 + sig)); got != 128+sig || err != nil {
+			t.Errorf("ExeclineStatus(%d) = %d, %v; want %d", 256+sig, got, err, 128+sig)
+		}
+	}
+}
+
+// TestExec: 127 for what is not there, 126 for what is there but cannot
+// be executed, each said differently; a file without #! runs with /bin/sh.
+func TestExec(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string, mode os.FileMode) {
+		if err := os.WriteFile(dir+"/"+name, []byte(body), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("plain", "echo hi\n", 0o755)
+	write("notexec", "#!/bin/sh\n", 0o644)
+	write("badinterp", "#!/no/such/interp\n", 0o755)
+	os.Mkdir(dir+"/adir", 0o755)
+	env := []string{"PATH=" + dir}
+	var ran [][]string
+	fake := func(path string, argv, env []string) error {
+		ran = append(ran, append([]string{path}, argv...))
+		switch path {
+		case dir + "/plain":
+			return unix.ENOEXEC
+		case dir + "/badinterp":
+			return unix.ENOENT
+		}
+		return errors.New("stop")
+	}
+	for _, tt := range []struct {
+		argv []string
+		code int
+		why  string
+	}{
+		{[]string{"nothere"}, 127, "not found in PATH=" + dir},
+		{[]string{dir + "/nothere"}, 127, "not found"},
+		{[]string{"notexec"}, 126, "permission denied: not executable (chmod +x it)"},
+		{[]string{dir + "/adir"}, 126, "is a directory"},
+		{[]string{"badinterp"}, 127, "its interpreter /no/such/interp (the #! line) is not found"},
+		{[]string{"plain", "a"}, 126, "/bin/sh cannot run it"},
+	} {
+		ran = nil
+		err := Exec(tt.argv, env, fake)
+		var e *ExecError
+		if !errors.As(err, &e) || e.Code != tt.code || !strings.Contains(e.Why, tt.why) {
+			t.Errorf("Exec(%q) = %v, want code %d and %q", tt.argv, err, tt.code, tt.why)
+		}
+		if tt.argv[0] == "plain" && (len(ran) != 2 || strings.Join(ran[1], " ") != "/bin/sh sh "+dir+"/plain a") {
+			t.Errorf("a file without #! ran as %q, want /bin/sh sh PATH a", ran)
+		}
+	}
+}

@@ -1,10 +1,10 @@
 package proc
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"time"
 )
 
@@ -12,18 +12,20 @@ import (
 // attempt bounded by each (killed with its process group at the bound),
 // and returns the last exit code. Attempts are logged to log.
 func Retry(argv, env []string, retries int, each time.Duration, log io.Writer) int {
-	path, err := exec.LookPath(argv[0])
-	if err != nil {
-		fmt.Fprintf(log, "with-retries: %s: not found\n", argv[0])
-		return 127
+	path, err := Lookup(argv[0], PathOf(env))
+	var e *ExecError
+	if errors.As(err, &e) {
+		fmt.Fprintf(log, "with-retries: %v\n", e)
+		return e.Code
 	}
 	argv = append([]string{path}, argv[1:]...)
 	status := 0
 	for attempt := 0; attempt <= retries; attempt++ {
 		pid, err := Start(argv, env, []*os.File{os.Stdin, os.Stdout, os.Stderr})
 		if err != nil {
-			fmt.Fprintf(log, "with-retries: %s: %v\n", argv[0], err)
-			return 127
+			e := execFailed(argv[0], path, unwrapPath(err)).(*ExecError)
+			fmt.Fprintf(log, "with-retries: %v\n", e)
+			return e.Code
 		}
 		status, err = Bounded(pid, WaitPid(pid), each)
 		if err != nil {

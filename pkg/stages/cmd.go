@@ -1,9 +1,12 @@
 package stages
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/proc"
@@ -13,25 +16,132 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// CmdExit runs after the CMD, with its status in execline's "?" (set by
-// wait -o: the code, 128+n for signal n; foreground's 256+n is read too).
-func CmdExit(sys System, cmd []string) int {
+// CmdExit runs after the CMD, in the waiter's place, with its status in
+// execline's "?" as foreground sets it: the code, or 256+n for a death by
+// signal n (128+n in the log and the container's status). args are the
+// watcher's pid (see stage2's startCmd), "--" and the CMD. Once the status
+// is recorded the watcher is killed: it is this process's child, so its
+// pid cannot have been reused.
+func CmdExit(sys System, args []string) int {
 	st := sys.state()
 	log := console.To(sys.Stderr, 1)
 	if cfg, err := st.Config(); err == nil {
 		log.SetLevel(cfg.Verbosity)
 	}
+	watcher, cmd := pidAndCmd(args)
 	status, err := proc.ExeclineStatus(os.Getenv("?"))
 	if err != nil {
 		log.Error(fmt.Errorf("cmd-exit: %w", err))
 		status = ExitSystem
 	}
-	if err := cmdExited(st, log, cmd, status); err != nil {
+	err = cmdExited(st, log, cmd, status)
+	if watcher > 0 {
+		sys.Kill(watcher, unix.SIGKILL)
+	}
+	if err != nil {
 		log.Error(err)
 		return ExitSystem
 	}
 	return 0
 }
+
+// pidAndCmd splits "PID -- CMD..." (the internal applets' arguments).
+func pidAndCmd(args []string) (int, []string) {
+	if len(args) == 0 {
+		return 0, nil
+	}
+	pid, err := strconv.Atoi(args[0])
+	if err != nil {
+		return 0, dashdash(args)
+	}
+	return pid, dashdash(args[1:])
+}
+
+func dashdash(a []string) []string {
+	if len(a) > 0 && a[0] == "--" {
+		return a[1:]
+	}
+	return a
+}
+
+// CmdStart is the CMD's first moments, forked by its waiter (see stage2's
+// startCmd), a transient process: it takes a process group of its own,
+// makes it the terminal's foreground group when stdin is a terminal (a
+// child in a new session could not take the terminal PID 1's session
+// owns), records the group, looks the CMD up in the PATH of its own
+// environment (the image's, as the init scripts left it) and execs it.
+// args are the waiter's end of the watcher's pipe, which the CMD must not
+// inherit, "--" and the CMD. It returns only when the CMD cannot run: 127
+// not found, 126 not executable, 111 when the group cannot be recorded.
+func CmdStart(sys System, args []string) int {
+	log := console.To(sys.Stderr, 1)
+	fd, cmd := pidAndCmd(args)
+	if fd > 2 {
+		unix.CloseOnExec(fd)
+	}
+	if err := unix.Setpgid(0, 0); err != nil {
+		log.Error(fmt.Errorf("cmd: take a process group: %w", err))
+		return ExitSystem
+	}
+	if err := foregroundGroup(); err != nil {
+		log.Error(fmt.Errorf("cmd: make its group the terminal's foreground group: %w", err))
+	}
+	if err := sys.state().CmdStarted(os.Getpid()); err != nil {
+		log.Error(fmt.Errorf("cmd: %w", err))
+		return ExitSystem
+	}
+	err := proc.Exec(cmd, os.Environ(), sys.Exec)
+	log.Error(fmt.Errorf("cmd: %w", err))
+	var e *proc.ExecError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 126
+}
+
+// foregroundGroup makes this process's group the foreground group of the
+// terminal on stdin, if it is one. Asked from a background group, the
+// kernel sends SIGTTOU, which would stop us: it is blocked meanwhile, on
+// this thread, the one that asks (and the CMD inherits the mask, so it is
+// unblocked before the exec).
+func foregroundGroup() error {
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
+		return nil
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var set, old unix.Sigset_t
+	set.Val[(unix.SIGTTOU-1)/64] |= 1 << ((uint(unix.SIGTTOU) - 1) % 64)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, &old); err != nil {
+		return err
+	}
+	defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	return unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, unix.Getpgrp())
+}
+
+// CmdLost is the watcher's last step: the waiter's end of its pipe closed.
+// When the CMD's status was recorded, nothing is wrong (cmd-exit kills
+// the watcher first, but may itself die first). Otherwise the waiter was
+// killed: nobody will see the CMD exit, so the container stops now, with
+// status 111, and says why. args are the waiter's pid, "--" and the CMD.
+func CmdLost(sys System, args []string) int {
+	st := sys.state()
+	if _, ok := st.ExitStatus(); ok {
+		return 0
+	}
+	waiter, cmd := pidAndCmd(args)
+	log := console.To(sys.Stderr, 1)
+	log.Info("cmd", "the waiter of %s (pid %d) died before the CMD's exit was recorded: stopping the container with status %d", shellquote.Join(cmd...), waiter, ExitSystem)
+	_, err := st.SetExitStatus(ExitSystem)
+	if err = errors.Join(err, st.RequestShutdown(ReasonWaiterLost)); err != nil {
+		log.Error(err)
+		return ExitSystem
+	}
+	return 0
+}
+
+// ReasonWaiterLost is the shutdown reason when the CMD's waiter died.
+const ReasonWaiterLost = "cmd waiter died"
 
 // cmdExited logs the CMD's end and hands its status to runstate, which
 // records it as the container's and starts the shutdown.
@@ -40,10 +150,14 @@ func cmdExited(st runstate.State, log *console.Logger, cmd []string, status int)
 	return st.CmdExited(status)
 }
 
-// handlers maps s6-svscan's control file names to what they do.
+// handlers maps s6-svscan's control file names to what they do. These
+// are all the signals s6-svscan lets an init divert (.s6-svscan/SIG*);
+// CHLD, ALRM and ABRT have fixed reactions, and the kernel drops every
+// other signal sent to a PID namespace's init (see the README's signal
+// table).
 var handlers = map[string]func(sys System, name string) int{
-	"SIGTERM": Shutdown, "SIGINT": Shutdown, "SIGQUIT": Shutdown,
-	"SIGHUP": Forward, "SIGUSR1": Forward, "SIGUSR2": Forward, "SIGWINCH": Forward,
+	"SIGTERM": Shutdown, "SIGINT": Interrupt, "SIGQUIT": Interrupt,
+	"SIGHUP": Forward, "SIGUSR1": Forward, "SIGUSR2": Forward, "SIGWINCH": Forward, "SIGPWR": Forward,
 	"finish": func(sys System, _ string) int { return Stage3(sys) },
 	"crash":  func(sys System, _ string) int { return Stage3(sys) },
 }
@@ -73,9 +187,35 @@ func Shutdown(sys System, name string) int {
 	return 0
 }
 
-// Forward is s6-svscan's handler for SIGHUP, SIGUSR1, SIGUSR2 and
-// SIGWINCH: while a CMD runs they go to its process group, as tini and
-// dumb-init forward them; otherwise SIGHUP keeps s6's meaning, rescan.
+// Interrupt is s6-svscan's SIGINT and SIGQUIT handler. While a CMD
+// runs, the signal goes to its process group, as tini forwards it (Ctrl-C
+// through docker's sig-proxy, a JVM's thread dump): the CMD's exit then
+// stops the container, as any CMD exit does. It starts the shutdown
+// instead when no CMD runs, when it is the image's stop signal
+// (IGNITY_CMD_STOP_SIGNAL: docker stop sends STOPSIGNAL to PID 1), or
+// with IGNITY_CMD_RECEIVE_SIGNALS=0 (s6-overlay's default).
+func Interrupt(sys System, name string) int {
+	st := sys.state()
+	pgid, running := st.CmdGroup()
+	if !running {
+		return Shutdown(sys, name)
+	}
+	sig := unix.SignalNum(name)
+	cfg, err := st.Config()
+	if err != nil || !cfg.CmdReceiveSignals || cfg.CmdStopSignal == sig {
+		return Shutdown(sys, name)
+	}
+	if err := st.SignalCmd(pgid, sig); err != nil {
+		console.To(sys.Stderr, 1).Error(fmt.Errorf("%s: %w", name, err))
+		return ExitSystem
+	}
+	return 0
+}
+
+// Forward is s6-svscan's handler for SIGHUP, SIGUSR1, SIGUSR2, SIGPWR and
+// SIGWINCH: while a CMD runs they go to its process group, once and
+// unchanged, as tini and dumb-init forward them; otherwise SIGHUP keeps
+// s6's meaning, rescan, and the others are dropped.
 func Forward(sys System, name string) int {
 	st := sys.state()
 	log := console.To(sys.Stderr, 1)

@@ -313,7 +313,7 @@ const minScanSlots = 256
 // or after it; the others mean nothing before a CMD runs and are dropped.
 var (
 	terminatingSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGQUIT}
-	droppedSignals     = []os.Signal{unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
+	droppedSignals     = []os.Signal{unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGPWR}
 )
 
 // early collects the signals that reach /init before it execs s6-svscan.

@@ -86,7 +86,8 @@ func (b *stage2) steps() []step {
 type stage2 struct {
 	sys    System
 	cmd    []string
-	env    []string // the merged environment, from stage1
+	env    []string // the merged environment, from stage1, PATH as scripts get it
+	image  []string // the envdir's environment as read, PATH as the image has it
 	cfg    config.Config
 	log    *console.Logger
 	st     runstate.State
@@ -206,7 +207,7 @@ func (b *stage2) reloadEnv() error {
 	if err != nil {
 		return err
 	}
-	b.env = layout.ChildEnv(env)
+	b.image, b.env = env, layout.ChildEnv(env)
 	return nil
 }
 
@@ -277,52 +278,94 @@ func (b *stage2) waitServices() error {
 	return nil
 }
 
-// startCmd starts the CMD in a process group of its own, made the
-// terminal's foreground group when stdin is one (a new session could not
-// take the terminal PID 1's session owns), then execs execline's wait on
-// it, which runs cmd-exit with the status in "?". No Go process stays.
-// Without a CMD stage2 ends here, and the container runs until stopped.
+// startCmd execs the CMD's waiter, execline's foreground, which runs
+// cmd-start (the CMD's own process group, made the terminal's foreground
+// group, recorded, then the CMD exec'd in its place) and then cmd-exit
+// with the CMD's exact status in "?": foreground gives the code, or
+// 256+n for a death by signal n, where wait would cap it at 128. No Go
+// process stays. Without a CMD stage2 ends here, and the container runs
+// until stopped.
+//
+// Before that it starts the waiter's watcher: withstdinas reading a pipe
+// whose one write end the waiter holds (cmd-start closes it for the CMD).
+// cmd-exit kills the watcher once the status is recorded; if the waiter
+// dies first (killed), the pipe's end wakes the watcher, which execs
+// cmd-lost: it says so and stops the container, which would otherwise
+// run on with nobody waiting for its CMD.
 func (b *stage2) startCmd() error {
 	if len(b.cmd) == 0 {
 		return nil
 	}
-	path, err := exec.LookPath(b.cmd[0])
+	env, err := b.cmdEnv()
 	if err != nil {
-		return b.cmdFailed(127, fmt.Errorf("%s: not found", b.cmd[0]))
-	}
-	attr := &syscall.SysProcAttr{Setpgid: true}
-	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
-		attr.Foreground, attr.Ctty = true, 0
-	}
-	pid, err := proc.Spawn(path, b.cmd, b.environ(), []*os.File{os.Stdin, os.Stdout, os.Stderr}, attr)
-	if err != nil {
-		code := 126
-		if errors.Is(err, os.ErrNotExist) {
-			code = 127
-		}
-		return b.cmdFailed(code, err)
-	}
-	// The waiter must outlive the shutdown's SIGTERM to every process, to
-	// record the CMD's status: it ignores it (the CMD, started before,
-	// keeps the default dispositions).
-	signal.Ignore(unix.SIGTERM, unix.SIGINT, unix.SIGQUIT)
-	if err := b.st.CmdStarted(pid); err != nil {
-		b.sys.Kill(-pid, unix.SIGKILL)
 		return err
 	}
-	argv := append([]string{"wait", "-o", " " + strconv.Itoa(pid), "", b.sys.Exe, "cmd-exit", "--"}, b.cmd...)
-	err = b.sys.Exec(b.sys.Programs.Wait, argv, b.environ())
-	b.sys.Kill(-pid, unix.SIGKILL)
-	return fmt.Errorf("exec %s: %w", b.sys.Programs.Wait, err)
+	watcher, w, err := b.startWatcher()
+	if err != nil {
+		return err
+	}
+	// The waiter must outlive the shutdown's SIGTERM to every process, to
+	// record the CMD's status: it ignores it. cmd-start is a Go program,
+	// which installs its own handler whatever it inherits, so the CMD gets
+	// SIGTERM's default back at its exec.
+	signal.Ignore(unix.SIGTERM)
+	fd := strconv.Itoa(int(w.Fd()))
+	start := []string{b.sys.Exe, "cmd-start", fd, "--"}
+	argv := []string{"foreground"}
+	for _, word := range append(start, b.cmd...) {
+		argv = append(argv, " "+word)
+	}
+	argv = append(argv, "", b.sys.Exe, "cmd-exit", strconv.Itoa(watcher), "--")
+	argv = append(argv, b.cmd...)
+	err = b.sys.Exec(b.sys.Programs.Foreground, argv, env)
+	b.sys.Kill(watcher, unix.SIGKILL)
+	return fmt.Errorf("exec %s: %w", b.sys.Programs.Foreground, err)
 }
 
-// cmdFailed reports a CMD that could not start as if it had exited.
-func (b *stage2) cmdFailed(code int, err error) error {
-	b.log.Error(fmt.Errorf("cmd: %w", err))
-	if err := cmdExited(b.st, b.log, b.cmd, code); err != nil {
-		b.log.Error(err)
+// startWatcher starts the watcher of the CMD's waiter (see startCmd) and
+// returns its pid and the pipe's write end, to be inherited by the
+// waiter. The watcher has a process group of its own, so that a Ctrl-C
+// typed at the terminal before the CMD runs does not reach it.
+func (b *stage2) startWatcher() (int, *os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, nil, fmt.Errorf("watch the CMD's waiter: %w", err)
 	}
-	return errStopped
+	defer r.Close()
+	argv := append([]string{"withstdinas", "IGNITY_WAITER_GONE", b.sys.Exe, "cmd-lost", strconv.Itoa(os.Getpid()), "--"}, b.cmd...)
+	pid, err := proc.Spawn(b.sys.Programs.Withstdinas, argv, nil, []*os.File{r, os.Stdout, os.Stderr}, &syscall.SysProcAttr{Setpgid: true})
+	if err == nil {
+		_, err = unix.FcntlInt(w.Fd(), unix.F_SETFD, 0)
+	}
+	if err != nil {
+		w.Close()
+		return 0, nil, fmt.Errorf("watch the CMD's waiter: %w", err)
+	}
+	return pid, w, nil
+}
+
+// cmdEnv is the environment the CMD gets: the merged environment as the
+// image, the env files and the init scripts left it in the envdir, with
+// its PATH unchanged (ignity's own programs run execline's by their
+// path), as tini would pass it on.
+func (b *stage2) cmdEnv() ([]string, error) {
+	if b.imageEnv() == nil {
+		if err := b.reloadEnv(); err != nil {
+			return nil, err
+		}
+	}
+	image := b.imageEnv()
+	if image == nil {
+		// No envdir: the environment stage1 gave, without what ChildEnv added.
+		return layout.ImageEnv(b.environ()), nil
+	}
+	return image, nil
+}
+
+func (b *stage2) imageEnv() []string {
+	b.envMu.Lock()
+	defer b.envMu.Unlock()
+	return b.image
 }
 
 // execDir is where the scripts of a phase run from: their copy under

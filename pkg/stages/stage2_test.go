@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,7 @@ func TestStage2(t *testing.T) {
 	w.file(t, "/etc/ignity/services/web/run", "#!/bin/sh\nexec true\n", 0o755)
 	w.file(t, "/etc/ignity/finalize/10-f", "#!/bin/sh\n", 0o755)
 
+	w.sys.Programs.Withstdinas = w.file(t, "/fake/withstdinas", "#!/bin/sh\nexec cat >/dev/null\n", 0o755)
 	code := Stage2(w.sys, []string{"true"}, ready)
 	if code != ExitSystem {
 		t.Fatalf("Stage2 = %d, want %d after the stubbed exec of wait\n%s", code, ExitSystem, w.stderr)
@@ -70,22 +72,23 @@ func TestStage2(t *testing.T) {
 	}
 
 	argv := w.lastExec()
-	if len(argv) < 8 || argv[0] != w.sys.Programs.Wait || argv[1] != "wait" || argv[2] != "-o" || argv[5] != w.sys.Exe || argv[6] != "cmd-exit" || argv[8] != "true" {
-		t.Fatalf("exec %q, want wait -o PID '' ignity cmd-exit -- true", argv)
+	fd := argv[4]
+	want := []string{w.sys.Programs.Foreground, "foreground", " " + w.sys.Exe, " cmd-start", fd, " --", " true", "", w.sys.Exe, "cmd-exit", argv[10], "--", "true"}
+	if strings.Join(argv, "|") != strings.Join(want, "|") {
+		t.Fatalf("exec %q,\nwant %q", argv, want)
 	}
-	pgid, ok := w.state().CmdGroup()
-	if !ok || " "+fmt.Sprint(pgid) != argv[3] {
-		t.Errorf("CMD group %d, %v; waiter waits on %q", pgid, ok, argv[3])
-	}
-	// The failed exec kills the CMD's group and fails the boot.
-	if !w.killed(fmt.Sprintf("%d:SIGKILL", -pgid)) || !w.killed(abortSvscan) {
+	// The watcher runs, reading the pipe whose write end the waiter gets;
+	// the failed exec kills it and fails the boot.
+	watcher, _ := strconv.Atoi(argv[10])
+	if !w.killed(fmt.Sprintf("%d:SIGKILL", watcher)) || !w.killed(abortSvscan) {
 		t.Errorf("after the failed exec: kills %q", w.kills)
 	}
 	if n, _ := w.state().ExitStatus(); n != ExitSystem {
 		t.Errorf("exit status %d, want %d", n, ExitSystem)
 	}
+	unix.Kill(watcher, unix.SIGKILL)
 	var ws unix.WaitStatus
-	unix.Wait4(pgid, &ws, 0, nil)
+	unix.Wait4(watcher, &ws, 0, nil)
 }
 
 func TestStage2Stops(t *testing.T) {
@@ -113,8 +116,6 @@ func TestStage2Stops(t *testing.T) {
 		{"service without run", func(t *testing.T, w *world) {
 			w.file(t, "/etc/ignity/services/broken/finish", "#!/bin/sh\n", 0o755)
 		}, nil, ExitUsage, ExitUsage, "service /etc/ignity/services/broken", true},
-		{"CMD not found", func(t *testing.T, w *world) {}, []string{"no-such-program-here"}, 0, 127,
-			"[supervisor/cmd] no-such-program-here exited 127", true},
 		{"no CMD", func(t *testing.T, w *world) {}, nil, 0, -1, "[supervisor/service] Services started", false},
 		{"shutdown requested during the boot", func(t *testing.T, w *world) {
 			w.file(t, "/etc/ignity/init/10-halt", "#!/bin/sh\necho halt > "+w.host("/run/ignity/.shutdown")+"\n", 0o755)

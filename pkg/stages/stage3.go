@@ -186,6 +186,10 @@ func (d *stage3) stopServices() error {
 		// it the time the services had, before everything gets SIGTERM.
 		d.reaper.WaitUntil(deadline, func() bool { return !proc.Alive(d.stage2) })
 	}
+	if pgid, ok := d.st.CmdGroup(); ok && unix.Kill(-pgid, 0) == nil {
+		d.log.Warn("the CMD still runs after IGNITY_SERVICES_GRACETIME=%d ms: it gets SIGKILL once IGNITY_KILL_GRACETIME=%d ms more have passed; for a longer graceful stop raise IGNITY_SERVICES_GRACETIME, and docker stop -t (terminationGracePeriodSeconds, stop_grace_period) above the two together",
+			d.cfg.ServicesGrace.Milliseconds(), d.cfg.KillGrace.Milliseconds())
+	}
 	return nil
 }
 

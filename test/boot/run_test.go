@@ -42,7 +42,9 @@ func TestBootLogLinesInOrder(t *testing.T) {
 func TestHelpersOnPath(t *testing.T) {
 	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
 		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
-			`for c in with-env load-envfile fix-perms preboot with-retries execlineb eltest s6-svc s6-svscanctl s6-svwait s6-svstat s6-setuidgid s6-log; do command -v $c || exit 1; done; [ -x /bin/execlineb ]`)
+			`for c in with-env load-envfile fix-perms preboot with-retries execlineb s6-svc s6-svscanctl s6-svwait s6-svstat s6-setuidgid s6-log; do command -v $c || exit 1; done; [ -x /bin/execlineb ]
+			 # The CMD keeps the image's PATH; scripts (and with-env) get execline's directory too.
+			 command -v eltest && exit 2; with-env sh -c 'command -v eltest' || exit 3`)
 		boottest.WantExit(t, res, 0)
 		boottest.WantOutput(t, res, "/usr/bin/with-env", "/usr/lib/execline/bin/eltest", "/usr/bin/s6-log")
 	})
