@@ -18,8 +18,9 @@ import (
 
 // Health is `ignity health`: exit 0 when every service that should be up
 // is up (ready, with notification-fd), none failed, and each health
-// program exits 0 within IGNITY_HEALTH_TIMEOUT; else one line per failing
-// service on w and exit 1. It reads supervise/status itself: with no
+// program exits 0 within IGNITY_HEALTH_TIMEOUT, and the log prefixer
+// (IGNITY_LOG_PREFIX=1) is up; else one line per failing service on w and
+// exit 1. It reads supervise/status itself: with no
 // health program it is one process. Nothing but 0 or 1 comes out.
 func Health(l layout.Layout, args []string, w io.Writer) error {
 	if len(args) > 0 {
