@@ -11,14 +11,16 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
 )
 
 // Health is `ignity health`: exit 0 when every service that should be up
 // is up (ready, with notification-fd), none failed, and each health
-// program exits 0 within IGNITY_HEALTH_TIMEOUT; else one line per failing
-// service on w and exit 1. It reads supervise/status itself: with no
+// program exits 0 within IGNITY_HEALTH_TIMEOUT, and the log prefixer
+// (IGNITY_LOG_PREFIX=1) is up; else one line per failing service on w and
+// exit 1. It reads supervise/status itself: with no
 // health program it is one process. Nothing but 0 or 1 comes out.
 func Health(l layout.Layout, args []string, w io.Writer) error {
 	if len(args) > 0 {
@@ -48,6 +50,12 @@ func Unhealthy(l layout.Layout) []string {
 	now := time.Now()
 	out := unstarted(rs, list)
 	for _, s := range list {
+		if s.Name == logprefix.Service {
+			if line := prefixerHealth(s); line != "" {
+				out = append(out, line)
+			}
+			continue
+		}
 		st, err := svc.ReadStatus(s.Dir)
 		switch {
 		case err != nil:
@@ -97,6 +105,28 @@ func Unhealthy(l layout.Layout) []string {
 		}
 	}
 	return out
+}
+
+// prefixerHealth checks the log prefixer's service (IGNITY_LOG_PREFIX=1),
+// which must be up whether or not s6 is told to want it: while it is
+// down, the prefixed services' output waits in their FIFOs, and each
+// service blocks once its FIFO is full. s6-supervise restarts it when it
+// dies; s6-svc -d (told down) counts as down at once, as it is on its way
+// out.
+func prefixerHealth(s svc.Service) string {
+	const what = "the log prefixer (IGNITY_LOG_PREFIX=1)"
+	const effect = "the services' output waits in their pipes, and a service blocks once its pipe is full"
+	st, err := svc.ReadStatus(s.Dir)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s: %s is not supervised: %v: %s", s.Name, what, err, effect)
+	case !st.WantUp:
+		return fmt.Sprintf("%s: %s is taken down (s6-svc -u %s brings it back): %s", s.Name, what, s.Dir, effect)
+	case !st.Up():
+		code, sig := st.Exit()
+		return fmt.Sprintf("%s: %s is down (last exit %s), s6 restarts it: %s", s.Name, what, (&LastExit{code, sig}).String(), effect)
+	}
+	return ""
 }
 
 // unstarted lists the units of the ordered start that are not in the

@@ -122,3 +122,36 @@ func TestHealthOrderedStart(t *testing.T) {
 		}
 	}
 }
+
+// The log prefixer's service (IGNITY_LOG_PREFIX=1) must be up, wanted or
+// not: taken down with s6-svc -d (even while it still drains), dead and
+// not yet restarted, or not supervised, it fails the check, named.
+func TestHealthPrefixer(t *testing.T) {
+	now := time.Now()
+	for _, tt := range []struct {
+		name   string
+		status func(t *testing.T, dir string)
+		want   string // "" when healthy
+	}{
+		{"up", func(t *testing.T, d string) { writeStatus(t, d, 42, 0, 4, now) }, ""},
+		{"taken down, draining", func(t *testing.T, d string) { writeStatus(t, d, 42, 0, 0, now) }, "is taken down"},
+		{"taken down", func(t *testing.T, d string) { writeStatus(t, d, 0, 9, 0, now) }, "is taken down"},
+		{"killed, restarting", func(t *testing.T, d string) { writeStatus(t, d, 0, 9, 4, now) }, "is down (last exit SIGKILL), s6 restarts it"},
+		{"not supervised", func(t *testing.T, d string) {}, "is not supervised"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := layout.Layout{Root: t.TempDir()}
+			d := filepath.Join(l.Scandir(), "ignity-log-prefixer")
+			os.MkdirAll(d, 0o755)
+			os.WriteFile(filepath.Join(l.Run(), ".boot"), []byte("svscan=1\nstage2=2\n"), 0o644)
+			tt.status(t, d)
+			got := strings.Join(Unhealthy(l), "\n")
+			switch {
+			case tt.want == "" && got != "":
+				t.Errorf("health: %q, want healthy", got)
+			case tt.want != "" && !strings.Contains(got, "ignity-log-prefixer: the log prefixer (IGNITY_LOG_PREFIX=1) "+tt.want):
+				t.Errorf("health: %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

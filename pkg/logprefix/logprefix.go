@@ -6,20 +6,28 @@
 // (Exec), which opens them onto fds 1 and 2 and execs the service's own
 // run. One process, the prefixer (Run), reads every FIFO and writes each
 // whole line, prefixed, to the container's stdout or stderr, the stream
-// it came from. The contract:
+// it came from. The prefixer is an s6 service of its own (Service, in the
+// scandir), so s6-supervise restarts it when it dies. The contract:
 //
 //   - a line reaches the output whole, in one write: a partial line of
 //     one service is kept until its newline and never spliced into
 //     another's;
 //   - stdout stays stdout, stderr stays stderr;
-//   - the FIFOs outlive the service's restarts: the prefixer holds each
-//     open for reading and writing, so it never sees an end of file when
-//     a service exits, and the wrapper opens them for reading and writing
-//     too, which never blocks, whichever of the two comes first (what a
-//     service writes before the prefixer runs waits in the FIFO);
-//   - at the end (SIGTERM, sent by stage3 once the services are down) the
-//     prefixer reads what is left in every FIFO, ends each partial line
-//     with a newline, and exits: no line is lost.
+//   - the FIFOs outlive the service's restarts and the prefixer's: the
+//     prefixer holds each open for reading and writing, so it never sees
+//     an end of file when a service exits, and the wrapper opens them for
+//     reading and writing too, which never blocks, whichever of the two
+//     comes first. What a service writes while no prefixer runs waits in
+//     its FIFO (the service blocks only once the FIFO's 64 KiB are full)
+//     and comes out when the next prefixer starts. A crash loses what the
+//     dead prefixer had read and not yet written (at most a partial line
+//     per FIFO), and a service that exits while no prefixer runs takes
+//     its unread lines with it: nothing else holds its FIFO open;
+//   - at the end (SIGTERM: s6-supervise's, when stage3 or s6-svscan
+//     brings every service down) the prefixer keeps reading every FIFO
+//     until the service writing it has no process left (or no
+//     supervisor), ends each partial line with a newline, and exits: no
+//     line of a service's last words is lost.
 package logprefix
 
 import (
@@ -30,7 +38,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"time"
 
+	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,6 +51,14 @@ const (
 	StderrFifo = ".ignity-stderr" // the service's stderr
 	RealRun    = ".ignity-run"    // the service's own run, renamed
 )
+
+// Service is the prefixer's own service dir in the scandir: its run is
+// ignity's binary, which execs the log-prefixer applet (Main).
+const Service = "ignity-log-prefixer"
+
+// tick is how often the prefixer, once told to stop, looks whether the
+// services it still waits for have ended (it wakes at once for data).
+const tick = 20 * time.Millisecond
 
 // MaxLine is the longest line kept whole: a line longer than that is cut
 // into lines of MaxLine bytes, each prefixed, so a service that never
@@ -116,6 +135,7 @@ func (w *Writer) Flush() error {
 type Source struct {
 	Name   string // the service, the prefix
 	Path   string // the FIFO
+	Alt    string // where the FIFO may be instead (a held service moved in), or ""
 	Stderr bool   // it is the service's stderr
 }
 
@@ -131,11 +151,71 @@ func Sources(dirs []string) []Source {
 	return out
 }
 
+// Find lists the FIFOs of every prefixed service, in name order: those of
+// the scandir, and those of held, where a service with dependencies waits
+// until the ordered start moves it into the scandir. held is read first,
+// so a service moved in the meantime is found in one place or the other;
+// its FIFOs are looked for in the scandir first, then in held.
+func Find(scandir, held string) ([]Source, error) {
+	names := map[string]bool{}
+	for _, d := range []string{held, scandir} {
+		entries, err := os.ReadDir(d)
+		if errors.Is(err, os.ErrNotExist) && d == held {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("find the prefixed services: %w", err)
+		}
+		for _, e := range entries {
+			if e.Name()[0] != '.' && Prefixed(filepath.Join(d, e.Name())) {
+				names[e.Name()] = true
+			}
+		}
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	var out []Source
+	for _, n := range sorted {
+		for _, f := range []string{StdoutFifo, StderrFifo} {
+			out = append(out, Source{Name: n, Path: filepath.Join(scandir, n, f),
+				Alt: filepath.Join(held, n, f), Stderr: f == StderrFifo})
+		}
+	}
+	return out, nil
+}
+
+// open opens s's FIFO to read it, at Path or else Alt. It must be a FIFO:
+// a regular file there would be read forever.
+func (s Source) open() (int, error) {
+	fd, err := unix.Open(s.Path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	p := s.Path
+	if err == unix.ENOENT && s.Alt != "" {
+		fd, err = unix.Open(s.Alt, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		p = s.Alt
+	}
+	if err != nil {
+		return -1, fmt.Errorf("open %s: %w", p, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		unix.Close(fd)
+		return -1, fmt.Errorf("open %s: not a FIFO", p)
+	}
+	return fd, nil
+}
+
 // Run is the prefixer: it reads every source and writes its lines,
-// prefixed, to stdout or stderr, until stop is closed; then it drains
-// every FIFO, flushes every partial line and returns. It is one thread of
-// poll(2) over the FIFOs, non-blocking, and a pipe that stop wakes.
-func Run(sources []Source, stdout, stderr io.Writer, stop <-chan struct{}) error {
+// prefixed, to stdout or stderr, until stop is closed. Then it goes on
+// reading each source until ended reports that nothing writes it any
+// more (checked before a last read, so what was written before is not
+// lost), flushes its partial line, and returns once every source has
+// ended. It is one thread of poll(2) over the FIFOs, non-blocking, and a
+// pipe that stop wakes. A source that cannot be opened is reported on
+// stderr and skipped: the others must still flow.
+func Run(sources []Source, stdout, stderr io.Writer, stop <-chan struct{}, ended func(Source) bool) error {
 	wake, wakeW, err := pipe()
 	if err != nil {
 		return err
@@ -145,20 +225,23 @@ func Run(sources []Source, stdout, stderr io.Writer, stop <-chan struct{}) error
 		unix.Write(wakeW, []byte{0})
 	}()
 	fds := []unix.PollFd{{Fd: int32(wake), Events: unix.POLLIN}}
-	writers := make([]*Writer, len(sources))
-	for i, s := range sources {
+	var open []Source
+	var writers []*Writer
+	for _, s := range sources {
 		// O_RDWR: the prefixer is a writer too, so the FIFO never reports
 		// an end of file between two runs of the service.
-		fd, err := unix.Open(s.Path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		fd, err := s.open()
 		if err != nil {
-			return fmt.Errorf("open %s: %w", s.Path, err)
+			fmt.Fprintf(stderr, "ignity: log-prefixer: %v: %s's output is not read\n", err, s.Name)
+			continue
 		}
 		fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
 		out := stdout
 		if s.Stderr {
 			out = stderr
 		}
-		writers[i] = NewWriter(s.Name, out)
+		open = append(open, s)
+		writers = append(writers, NewWriter(s.Name, out))
 	}
 	buf := make([]byte, 32<<10)
 	for {
@@ -174,13 +257,36 @@ func Run(sources []Source, stdout, stderr io.Writer, stop <-chan struct{}) error
 			break
 		}
 	}
-	// Stopping: whatever the services wrote is in the FIFOs now.
+	// Stopping: the services are being brought down too, and may still
+	// write their last words. Each source is done once its service has
+	// ended and it is drained.
 	var errs []error
-	for i, p := range fds[1:] {
-		drain(int(p.Fd), writers[i], buf)
-		errs = append(errs, writers[i].Flush())
+	left := make([]int, len(open))
+	for i := range left {
+		left[i] = i
 	}
-	return errors.Join(errs...)
+	wait := make([]unix.PollFd, 0, len(open))
+	for {
+		still := left[:0]
+		wait = wait[:0]
+		for _, i := range left {
+			gone := ended(open[i])
+			drain(int(fds[i+1].Fd), writers[i], buf)
+			if gone {
+				errs = append(errs, writers[i].Flush())
+				continue
+			}
+			still = append(still, i)
+			wait = append(wait, unix.PollFd{Fd: fds[i+1].Fd, Events: unix.POLLIN})
+		}
+		left = still
+		if len(left) == 0 {
+			return errors.Join(errs...)
+		}
+		if _, err := unix.Poll(wait, int(tick.Milliseconds())); err != nil && err != unix.EINTR {
+			return fmt.Errorf("poll: %w", err)
+		}
+	}
 }
 
 // drain reads fd until it would block, into w. A write error to the
@@ -257,11 +363,18 @@ func Redirect() error {
 	return nil
 }
 
-// Main is the prefixer process, for the service dirs dirs: Run until
-// SIGTERM (stage3's, once the services are down; SIGINT and SIGQUIT do
-// the same). A broken output is an error of write, not a death by
-// SIGPIPE: the FIFOs must still be drained.
-func Main(dirs []string, stdout, stderr io.Writer) error {
+// Main is the prefixer process, the log-prefixer applet: args are the
+// scandir and the directory of held services (see Find). It runs until
+// SIGTERM (s6-supervise's, when the services are brought down; SIGINT and
+// SIGQUIT do the same), then until every prefixed service has ended (see
+// Ended). A second signal changes nothing: the drain is bounded by the
+// service's timeout-kill and the shutdown's last SIGKILL. A broken output
+// is an error of write, not a death by SIGPIPE: the FIFOs must still be
+// drained.
+func Main(args []string, stdout, stderr io.Writer) error {
+	if len(args) != 2 {
+		return fmt.Errorf("want the scandir and the held services' directory, got %q", args)
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT)
 	signal.Ignore(unix.SIGHUP, unix.SIGPIPE)
@@ -270,5 +383,24 @@ func Main(dirs []string, stdout, stderr io.Writer) error {
 		<-sigs
 		close(stop)
 	}()
-	return Run(Sources(dirs), stdout, stderr, stop)
+	sources, err := Find(args[0], args[1])
+	if err != nil {
+		return err
+	}
+	return Run(sources, stdout, stderr, stop, Ended(args[0]))
+}
+
+// Ended reports, for a source, whether its service in scandir has no
+// process left that may write its FIFO: neither run nor finish (which
+// cleans up what run left behind) runs, or no s6-supervise watches it any
+// more (a held service never moved in has none).
+func Ended(scandir string) func(Source) bool {
+	return func(s Source) bool {
+		dir := filepath.Join(scandir, s.Name)
+		if !svc.Listening(svc.Control(dir)) {
+			return true
+		}
+		st, err := svc.ReadStatus(dir)
+		return err != nil || st.Pid == 0
+	}
 }

@@ -2,6 +2,7 @@ package logprefix
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -139,7 +140,8 @@ func TestRun(t *testing.T) {
 	var out, errs recorder
 	stop := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- Run(Sources(dirs), &out, &errs, stop) }()
+	ended := func(Source) bool { return true }
+	go func() { done <- Run(Sources(dirs), &out, &errs, stop, ended) }()
 
 	waitFor := func(r *recorder, s string) {
 		t.Helper()
@@ -197,5 +199,212 @@ func TestPrepare(t *testing.T) {
 		if err != nil || st.Mode()&os.ModeNamedPipe == 0 || st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v, %v; want a FIFO of mode 0600", f, st, err)
 		}
+	}
+}
+
+// waitText polls r until it holds s.
+func waitText(t *testing.T, r *recorder, s string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(r.text(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in %q", s, r.text())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestRunDrainsUntilEnded: told to stop, the prefixer goes on reading a
+// service that has not ended (its last words come after the stop), and
+// returns only once it has, with its partial line flushed; a service
+// that has ended does not hold it.
+func TestRunDrainsUntilEnded(t *testing.T) {
+	dirs := fifos(t, "web", "db")
+	web := openW(t, filepath.Join(dirs[0], StdoutFifo))
+	var mu sync.Mutex
+	webEnded := false
+	ended := func(s Source) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return s.Name != "web" || webEnded
+	}
+	var out, errs recorder
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- Run(Sources(dirs), &out, &errs, stop, ended) }()
+	unix.Write(web, []byte("before\n"))
+	waitText(t, &out, "web: before\n")
+	close(stop)
+	// The stop is taken: a late line is still read.
+	unix.Write(web, []byte("last words\n"))
+	waitText(t, &out, "web: last words\n")
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned (%v) before web ended", err)
+	default:
+	}
+	unix.Write(web, []byte("no newline"))
+	mu.Lock()
+	webEnded = true
+	mu.Unlock()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return once web ended")
+	}
+	if got, want := out.text(), "web: before\nweb: last words\nweb: no newline\n"; got != want {
+		t.Errorf("stdout %q, want %q", got, want)
+	}
+}
+
+// TestRunSkipsBadSource: a source that is missing, or a regular file in
+// place of its FIFO, is reported and skipped; the others flow.
+func TestRunSkipsBadSource(t *testing.T) {
+	dirs := fifos(t, "web", "bad")
+	bad := filepath.Join(dirs[1], StdoutFifo)
+	os.Remove(bad)
+	if err := os.WriteFile(bad, []byte("x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dirs[1], StderrFifo))
+	web := openW(t, filepath.Join(dirs[0], StdoutFifo))
+	var out, errs recorder
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- Run(Sources(dirs), &out, &errs, stop, func(Source) bool { return true }) }()
+	unix.Write(web, []byte("fine\n"))
+	waitText(t, &out, "web: fine\n")
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{bad + ": not a FIFO", filepath.Join(dirs[1], StderrFifo) + ": no such file"} {
+		if !strings.Contains(errs.text(), want) {
+			t.Errorf("stderr %q lacks %q", errs.text(), want)
+		}
+	}
+	if strings.Contains(out.text(), "bad:") {
+		t.Errorf("the regular file was read: %q", out.text())
+	}
+}
+
+// TestFind: the prefixed services of the scandir and of the held
+// directory, each once, in name order, looked for in the scandir first;
+// a service that is not prefixed, and dot names, are not sources.
+func TestFind(t *testing.T) {
+	root := t.TempDir()
+	scandir, held := filepath.Join(root, "services-state"), filepath.Join(root, "services")
+	for _, d := range []string{scandir, held} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prefixed := func(dir string) {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := Prepare(dir, "/bin/true"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prefixed(filepath.Join(scandir, "web"))
+	prefixed(filepath.Join(held, "app"))
+	prefixed(filepath.Join(scandir, ".hidden"))
+	if err := os.Mkdir(filepath.Join(scandir, "logged"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// held as the scandir's symlink, once every service moved in.
+	link := filepath.Join(root, "link")
+	if err := os.Symlink("services-state", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		held  string
+		names []string
+	}{
+		{"held apart", held, []string{"app", "app", "web", "web"}},
+		{"held is the scandir", link, []string{"web", "web"}},
+		{"no held dir", filepath.Join(root, "gone"), []string{"web", "web"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Find(scandir, tt.held)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for i, s := range got {
+				names = append(names, s.Name)
+				wantFifo := StdoutFifo
+				if i%2 == 1 {
+					wantFifo = StderrFifo
+				}
+				if s.Stderr != (i%2 == 1) || s.Path != filepath.Join(scandir, s.Name, wantFifo) || s.Alt != filepath.Join(tt.held, s.Name, wantFifo) {
+					t.Errorf("source %d = %+v", i, s)
+				}
+			}
+			if fmt.Sprint(names) != fmt.Sprint(tt.names) {
+				t.Errorf("names %v, want %v", names, tt.names)
+			}
+			// Each opens: in the scandir, or in held.
+			for _, s := range got {
+				fd, err := s.open()
+				if err != nil {
+					t.Errorf("open %+v: %v", s, err)
+					continue
+				}
+				unix.Close(fd)
+			}
+		})
+	}
+}
+
+// TestEnded: a service has ended once neither run nor finish runs (pid 0
+// in supervise/status), or once no supervisor reads its control FIFO.
+func TestEnded(t *testing.T) {
+	scandir := t.TempDir()
+	sup := filepath.Join(scandir, "web", "supervise")
+	if err := os.MkdirAll(sup, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(sup, "control"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	status := func(pid uint64) {
+		b := make([]byte, 43)
+		binary.BigEndian.PutUint64(b[0:8], 1<<62)
+		binary.BigEndian.PutUint64(b[12:20], 1<<62)
+		binary.BigEndian.PutUint64(b[24:32], pid)
+		if err := os.WriteFile(filepath.Join(sup, "status"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended := Ended(scandir)
+	web := Source{Name: "web"}
+	status(42)
+	if !ended(web) {
+		t.Error("ended = false with no supervisor listening")
+	}
+	// A supervisor: a reader on the control FIFO.
+	fd, err := unix.Open(filepath.Join(sup, "control"), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if ended(web) {
+		t.Error("ended = true while its supervisor listens and pid 42 runs")
+	}
+	status(0)
+	if !ended(web) {
+		t.Error("ended = false with pid 0")
+	}
+	if !ended(Source{Name: "held"}) {
+		t.Error("ended = false for a service with no dir in the scandir")
 	}
 }

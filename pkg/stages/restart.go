@@ -60,6 +60,9 @@ func ServiceProgram(l layout.Layout, argv0 string) func(sys System, args []strin
 	if err != nil || filepath.Dir(wd) != scandir {
 		return nil
 	}
+	if name == "run" && filepath.Base(wd) == logprefix.Service {
+		return PrefixerRun
+	}
 	if name == "run" {
 		return ServiceRun
 	}

@@ -238,29 +238,14 @@ func (b *stage2) installServices() error {
 	return nil
 }
 
-// startPrefixer starts the log prefixer (IGNITY_LOG_PREFIX=1) on the
-// prefixed service dirs, before s6-svscan starts them, and records its
-// pid for stage3, which stops it after the services. It is the one Go
-// process that stays resident, and only with the knob on: one for all
-// services, with stdin from /dev/null and the container's stdout and
-// stderr. Its FIFOs need no order: see pkg/logprefix.
+// startPrefixer installs the log prefixer (IGNITY_LOG_PREFIX=1) as a
+// service of its own, before s6-svscan starts the services: see
+// installPrefixer. It finds the prefixed service dirs itself.
 func (b *stage2) startPrefixer(dirs []string) error {
 	if len(dirs) == 0 {
 		return nil
 	}
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		return err
-	}
-	defer null.Close()
-	argv := append([]string{"log-prefixer", "--"}, dirs...)
-	// One thread is all it needs: it polls.
-	env := []string{"GOMAXPROCS=1"}
-	pid, err := proc.Spawn(b.sys.Exe, argv, env, []*os.File{null, os.Stdout, os.Stderr}, &syscall.SysProcAttr{Setpgid: true})
-	if err != nil {
-		return fmt.Errorf("start the log prefixer (IGNITY_LOG_PREFIX=1): %w", err)
-	}
-	return b.st.PrefixerStarted(pid)
+	return installPrefixer(b.sys.Layout, b.cfg, b.sys.Exe)
 }
 
 func (b *stage2) waitServices() error {

@@ -14,6 +14,7 @@ import (
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
@@ -272,36 +273,20 @@ func (d *stage3) sync() error {
 	return nil
 }
 
-// stopPrefixer stops the log prefixer (IGNITY_LOG_PREFIX=1) now that the
-// services are down: everything they wrote is in its FIFOs, which it
-// drains before it exits. It waits for that within IGNITY_KILL_GRACETIME,
-// the bound of the last phase, which starts here. The prefixer may not be
-// this process's child (the CMD's waiter may still be its parent), so its
-// end is polled as well as watched for at each reap.
+// stopPrefixer: the log prefixer (IGNITY_LOG_PREFIX=1) is a service of
+// the scandir (logprefix.Service), told down with the last services by
+// stopServices: it drains their FIFOs until each has ended, then exits,
+// so by now it is normally gone. The last phase, whose bound
+// IGNITY_KILL_GRACETIME starts here, waits for it with every other
+// process: a prefixer still running waits for a service that outlived
+// IGNITY_SERVICES_GRACETIME, and ends once the SIGTERM or SIGKILL of
+// that phase has ended it.
 func (d *stage3) stopPrefixer() error {
 	d.killBy = time.Now().Add(d.cfg.KillGrace)
-	pid, ok := d.st.Prefixer()
-	if !ok || !proc.Alive(pid) {
-		return nil
+	dir := filepath.Join(d.sys.Layout.Scandir(), logprefix.Service)
+	if svc.Listening(svc.Control(dir)) {
+		d.log.Debug("finalize", "log prefixer still draining: a service outlived IGNITY_SERVICES_GRACETIME")
 	}
-	if err := d.sys.Kill(pid, unix.SIGTERM); err != nil {
-		return fmt.Errorf("stop the log prefixer %d: %w", pid, err)
-	}
-	pause := 200 * time.Microsecond
-	for proc.Alive(pid) {
-		left := time.Until(d.killBy)
-		if left <= 0 {
-			return fmt.Errorf("the log prefixer %d still runs after IGNITY_KILL_GRACETIME=%d ms: lines may be lost", pid, d.cfg.KillGrace.Milliseconds())
-		}
-		t := time.NewTimer(min(pause, left))
-		select {
-		case <-d.reaper.Changed():
-		case <-t.C:
-		}
-		t.Stop()
-		pause = min(2*pause, 10*time.Millisecond)
-	}
-	d.log.Debug("finalize", "log prefixer %d drained and exited", pid)
 	return nil
 }
 

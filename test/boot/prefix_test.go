@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ignity/ignity/internal/boottest"
 	"github.com/ignity/ignity/internal/harness"
@@ -64,6 +65,96 @@ func TestLogPrefix(t *testing.T) {
 	}
 }
 
+// prefixerCmd kills the log prefixer with SIGKILL while the service w
+// writes a numbered line every few ms (and its count to /tmp/x/count),
+// then holds it down (s6-svc -d, then SIGKILL: it would otherwise drain
+// until the services end) and brings it back. Each step prints what it
+// saw: the count when the prefixer died and once it was back, health's
+// status while it is down and once it is up again.
+const prefixerCmd = `P=/run/ignity/services-state/ignity-log-prefixer
+count() { c=; until [ -n "$c" ]; do c=$(cat /tmp/x/count 2>/dev/null); done; echo $c; }
+grow() { want=$(( $(count) + $1 )); i=0; while [ "$(count)" -lt $want ]; do i=$((i+1)); [ $i -gt 1000 ] && { echo "count stuck at $(count)"; exit 97; }; sleep 0.01; done; }
+i=0; until ignity health >/dev/null; do i=$((i+1)); [ $i -gt 500 ] && exit 98; sleep 0.01; done
+grow 20
+old=$(s6-svstat -o pid $P)
+echo "KILLED pid=$old at=$(count)"
+kill -9 $old
+i=0; while :; do new=$(s6-svstat -o pid $P); [ "$new" -gt 0 ] && [ "$new" != "$old" ] && break; i=$((i+1)); [ $i -gt 500 ] && exit 96; sleep 0.01; done
+echo "BACK pid=$new at=$(count)"
+grow 100
+echo "FLOWING at=$(count)"
+s6-svc -d $P; s6-svc -k $P; s6-svwait -D -t 5000 $P || exit 95
+echo "HELD-DOWN at=$(count)"
+ignity health; echo "health-down=$?"
+ignity status | grep ignity-log-prefixer
+grow 100
+echo "STILL-COUNTING at=$(count)"
+s6-svc -u $P
+i=0; until ignity health >/dev/null; do i=$((i+1)); [ $i -gt 500 ] && exit 94; sleep 0.01; done
+echo "UP-AGAIN at=$(count)"
+grow 100
+echo "DONE at=$(count)"`
+
+var stepLine = regexp.MustCompile(`(?m)^(KILLED|BACK|FLOWING|HELD-DOWN|STILL-COUNTING|UP-AGAIN|DONE) (?:pid=\d+ )?at=(\d+)$`)
+var tickLine = regexp.MustCompile(`(?m)^(.*)tick (\d+)$`)
+
+// TestLogPrefixerRestart: the prefixer is an s6 service. Killed with
+// SIGKILL while a service writes without pause, it comes back, and the
+// service's later lines come out prefixed; the service keeps writing all
+// along (its count grows while the prefixer is held down, into its
+// FIFO), and what it wrote meanwhile comes out once the prefixer is back.
+// ignity health fails while the prefixer is down, naming it.
+func TestLogPrefixerRestart(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		o    harness.Options
+	}{
+		{"root", harness.Options{}},
+		{"noexec run dir as uid 1000", harness.Options{User: "1000:1000", Tmpfs: []string{"/run/ignity:noexec,mode=1777"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+				mkdirMode(t, r, "/tmp/x", 0o1777)
+				boottest.Script(t, r, "/etc/ignity/services/w/run", "#!/bin/sh\n"+
+					"i=0; while :; do i=$((i+1)); echo \"tick $i\"; echo $i > /tmp/x/count.new; mv /tmp/x/count.new /tmp/x/count; sleep 0.005; done\n")
+				o := tt.o
+				o.Env = boottest.Env("IGNITY_LOG_PREFIX=1")
+				o.Timeout = 60 * time.Second
+				res := r.Boot(t, o, "/init", "sh", "-c", prefixerCmd)
+				boottest.WantExit(t, res, 0)
+				boottest.WantOutput(t, res, "health-down=1",
+					"ignity-log-prefixer: the log prefixer (IGNITY_LOG_PREFIX=1) is taken down")
+				at := map[string]int{}
+				for _, m := range stepLine.FindAllStringSubmatch(res.Stdout, -1) {
+					at[m[1]], _ = strconv.Atoi(m[2])
+				}
+				if len(at) != 7 {
+					t.Fatalf("steps seen: %v\n%s", at, res)
+				}
+				// Every tick line is prefixed whole (a crash may cut one,
+				// never unprefix it), and the ticks written after the
+				// kill, while held down, and after, come out.
+				seen := map[int]bool{}
+				for _, m := range tickLine.FindAllStringSubmatch(res.Stdout, -1) {
+					if m[1] != "w: " {
+						t.Errorf("line %q not prefixed", m[0])
+					}
+					n, _ := strconv.Atoi(m[2])
+					seen[n] = true
+				}
+				for _, span := range [][2]string{{"BACK", "FLOWING"}, {"HELD-DOWN", "STILL-COUNTING"}, {"UP-AGAIN", "DONE"}} {
+					for n := at[span[0]] + 1; n <= at[span[1]]; n++ {
+						if !seen[n] {
+							t.Errorf("tick %d (between %s and %s) did not come out", n, span[0], span[1])
+							break
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
 // countIgnity is a CMD that waits for the service, then prints how many
 // processes the container has and how many run ignity's binary.
 // countIgnity counts the container's processes, and those named ignity,
@@ -79,7 +170,8 @@ echo "procs=$n ignity=$g"`
 var countLine = regexp.MustCompile(`procs=(\d+) ignity=(\d+)`)
 
 // With the knob off, no process is added: no Go process stays; with it
-// on, exactly one, the prefixer, for both services.
+// on, exactly two, the prefixer for both services (the one ignity) and
+// the s6-supervise that restarts it.
 func TestLogPrefixProcesses(t *testing.T) {
 	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
 		boottest.Script(t, r, "/etc/ignity/services/a/run", "#!/bin/sh\ntouch /tmp/up-a\nexec sleep 1000\n")
@@ -100,8 +192,8 @@ func TestLogPrefixProcesses(t *testing.T) {
 			g, _ := strconv.Atoi(m[2])
 			counts[knob] = [2]int{n, g}
 		}
-		if counts["0"][1] != 0 || counts["1"][1] != 1 || counts["1"][0] != counts["0"][0]+1 {
-			t.Errorf("processes (all, ignity) with IGNITY_LOG_PREFIX=0: %v, =1: %v; want no ignity process off, one more (the prefixer) on", counts["0"], counts["1"])
+		if counts["0"][1] != 0 || counts["1"][1] != 1 || counts["1"][0] != counts["0"][0]+2 {
+			t.Errorf("processes (all, ignity) with IGNITY_LOG_PREFIX=0: %v, =1: %v; want no ignity process off, two more on (the prefixer, named ignity, and its s6-supervise)", counts["0"], counts["1"])
 		}
 	})
 }
