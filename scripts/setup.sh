@@ -25,6 +25,12 @@ command -v go >/dev/null 2>&1 || { echo "setup: Go not found (expected at /usr/l
 if ! command -v task >/dev/null 2>&1; then
 	GOBIN=/usr/local/bin go install github.com/go-task/task/v3/cmd/task@v3.44.1
 fi
+# staticcheck, pinned: task test runs it and a finding fails the run.
+# v0.8.2 is staticcheck 2026.2.2, which knows Go 1.26.
+staticcheck_version=v0.8.2
+if ! /usr/local/bin/staticcheck -version 2>/dev/null | grep -q "(${staticcheck_version#v})\$"; then
+	GOBIN=/usr/local/bin go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
 go mod download
 # The Kubernetes example's own module (k8s.io/api, for its manifest test).
 (cd examples/kubernetes && go mod download)

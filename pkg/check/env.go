@@ -1,13 +1,16 @@
 package check
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
+	"golang.org/x/sys/unix"
 )
 
 // envFiles parses every env file. A bad line is an Error: ignity refuses
@@ -98,6 +101,7 @@ func (c *checker) knobs(files []envload.Var, env []string, strict bool) config.C
 		}
 		merged = append(merged, kv)
 	}
+	c.execRoom(merged, eff)
 	cfg, notes, err := config.ParseFor(merged, c.l.Overlay())
 	for _, e := range flatten(err) {
 		c.badKnob(e, eff)
@@ -117,10 +121,14 @@ func (c *checker) knobs(files []envload.Var, env []string, strict bool) config.C
 }
 
 // badKnob reports e, an error of config.Parse naming a knob as
-// `NAME="value": why`, where the value was set. A value set in an env file
-// is not quoted: only why it is wrong is.
+// `NAME="value": why` (or `NAME: why`, value unquoted), where the value
+// was set. A value set in an env file is not quoted: only why it is
+// wrong is.
 func (c *checker) badKnob(e error, eff map[string]setting) {
-	name, _, _ := strings.Cut(e.Error(), "=")
+	name := e.Error()
+	if i := strings.IndexAny(name, "=:"); i >= 0 {
+		name = name[:i]
+	}
 	s, ok := eff[name]
 	if !ok || s.path == envPath {
 		c.add(Error, envPath, 0, "%v", e)
@@ -172,4 +180,77 @@ func (c *checker) setPath(eff map[string]setting) {
 		}
 	}
 	c.pathDirs, c.pathFrom = strings.Split(layout.ProgramPath(p), ":"), from
+}
+
+// The room exec gives a program's strings, as Linux's bprm_stack_limits
+// (fs/exec.c) computes it: a quarter of the stack limit (RLIMIT_STACK),
+// at most 3/4 of _STK_LIM (8 MiB) and at least ARG_MAX (32 pages). The
+// argv and envp strings, each with its NUL, and a pointer to each must
+// fit in it; execve fails with E2BIG ("argument list too long") when
+// they do not.
+const (
+	execRoomMax = 6 << 20
+	execRoomMin = 32 * 4096
+	// argvRoom is kept for the program's path and arguments (the CMD's,
+	// ignity's own), which the environment shares the room with.
+	argvRoom = 4096
+)
+
+// stackLimit is this process's RLIMIT_STACK (the one /init and all it
+// starts run with, at boot), in bytes.
+var stackLimit = func() uint64 {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_STACK, &r); err != nil {
+		return 8 << 20 // Linux's default
+	}
+	return r.Cur
+}
+
+// execLimit is the room exec gives argv and envp with a stack limit of
+// stack bytes, and how it came about, for a message.
+func execLimit(stack uint64) (int, string) {
+	switch q := stack / 4; {
+	case q > execRoomMax:
+		return execRoomMax, "Linux's cap of 6 MiB"
+	case q < execRoomMin:
+		return execRoomMin, "Linux's floor of 128 KiB"
+	default:
+		return int(q), fmt.Sprintf("a quarter of the stack limit, ulimit -s %d", stack/1024)
+	}
+}
+
+// execSize is what env takes of exec's room: each entry, its NUL and
+// its pointer.
+func execSize(env []string) int {
+	n := 0
+	for _, kv := range env {
+		n += len(kv) + 1 + 8
+	}
+	return n
+}
+
+// execRoom reports, as an Error, a merged environment (merged, the
+// entries Check keeps; eff, where each is set) too big for exec: no
+// program could start with it. It counts the environment the stages
+// give every program (PATH completed as layout.ChildEnv does) and names
+// the biggest variables, where they are set.
+func (c *checker) execRoom(merged []string, eff map[string]setting) {
+	env := layout.ChildEnv(merged)
+	limit, why := execLimit(stackLimit())
+	size := execSize(env)
+	if size+argvRoom <= limit {
+		return
+	}
+	slices.SortStableFunc(env, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	var biggest []string
+	for _, kv := range env[:min(3, len(env))] {
+		name, _, _ := strings.Cut(kv, "=")
+		where := "the container's environment"
+		if s, ok := eff[name]; ok && s.path != envPath {
+			where = fmt.Sprintf("%s:%d", s.path, s.line)
+		}
+		biggest = append(biggest, fmt.Sprintf("%s (%s, %d bytes)", name, where, len(kv)+1))
+	}
+	c.add(Error, envPath, 0, "the merged environment takes %d bytes (each NAME=value, its NUL and its pointer), over the %d that exec can give it (%s, less %d for the arguments): no program could start; the biggest variables: %s; put large values in files that the programs read",
+		size, limit-argvRoom, why, argvRoom, strings.Join(biggest, ", "))
 }

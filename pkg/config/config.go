@@ -137,25 +137,37 @@ func ParseFor(env []string, overlay bool) (Config, []Note, error) {
 	r := resolve(env, overlay)
 	var c Config
 	var errs []error
+	multiline := map[string]bool{}
 	for _, k := range knobs {
 		v := r.values[k.name]
 		if v == "" {
 			v = k.def
 		}
+		src := r.from[k.name]
+		if src.name == "" {
+			src = setting{k.name, v}
+		}
+		// Named as the user set it (S6_STAGE2_HOOK, not the knob it
+		// stands for), and not quoted: a hook's text may hold a secret.
+		if strings.ContainsRune(v, '\n') {
+			errs = append(errs, fmt.Errorf("%s: %w", src.name, ErrNewline))
+			multiline[k.name] = true
+			continue
+		}
 		if err := k.set(&c, v); err != nil {
-			src := r.from[k.name]
-			if src.name == "" {
-				src = setting{k.name, v}
-			}
 			errs = append(errs, fmt.Errorf("%s=%q: %w", src.name, src.value, err))
 		}
 	}
 	errs = append(errs, r.errs...)
-	if c.User == "" || strings.ContainsAny(c.User, ":/\n") {
+	if !multiline["USER"] && (c.User == "" || strings.ContainsAny(c.User, ":/")) {
 		errs = append(errs, fmt.Errorf("USER=%q: want an account name without ':', '/' or newlines", c.User))
 	}
 	return c, r.notes, errors.Join(errs...)
 }
+
+// ErrNewline is why a knob's value holding a newline is refused: ignity
+// records the knobs for its later processes one per line.
+var ErrNewline = errors.New("holds a newline: a knob takes one line (for a multi-line stage2 hook, put the commands in a script and give its path)")
 
 // Knobs keeps of env (NAME=value entries) the knobs alone, the last
 // entry of each name, in the knob table's order, under their IGNITY_*

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestParse(t *testing.T) {
 		{name: "stop signal out of range", env: []string{"IGNITY_CMD_STOP_SIGNAL=65"}, wantErr: []string{`IGNITY_CMD_STOP_SIGNAL="65"`}},
 		{name: "bad log prefix", env: []string{"IGNITY_LOG_PREFIX=yes"}, wantErr: []string{`IGNITY_LOG_PREFIX="yes"`, "want 0 or 1"}},
 		{name: "blank logging script", env: []string{"IGNITY_LOGGING_SCRIPT=  "}, wantErr: []string{`IGNITY_LOGGING_SCRIPT="  "`, "want s6-log directives"}},
-		{name: "logging script on two lines", env: []string{"IGNITY_LOGGING_SCRIPT=n2\ns5000"}, wantErr: []string{`IGNITY_LOGGING_SCRIPT=`, "one line"}},
+		{name: "logging script on two lines", env: []string{"IGNITY_LOGGING_SCRIPT=n2\ns5000"}, wantErr: []string{`IGNITY_LOGGING_SCRIPT: holds a newline`, "one line"}},
 		{name: "logging script size too small", env: []string{"IGNITY_LOGGING_SCRIPT=n2 s100"}, wantErr: []string{`IGNITY_LOGGING_SCRIPT="n2 s100"`, `directive "s100"`, "4096"}},
 		{name: "logging script with a bad count", env: []string{"IGNITY_LOGGING_SCRIPT=nx T"}, wantErr: []string{`directive "nx"`}},
 		{name: "logging script with an unknown directive", env: []string{"IGNITY_LOGGING_SCRIPT=n2 x T"}, wantErr: []string{`directive "x"`, "not an s6-log directive"}},
@@ -107,5 +108,47 @@ func TestStopBound(t *testing.T) {
 	}
 	if got := c.StopBound(3); got != 18*time.Second {
 		t.Errorf("bound with three finalize scripts = %v, want 18s", got)
+	}
+}
+
+// TestMultilineKnob: a knob's value holding a newline is refused, named
+// as the user set it (an S6_* alias, not the knob it stands for), its
+// value not quoted (a hook may hold a secret).
+func TestMultilineKnob(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     []string
+		want    string // the variable named; "" for no error
+		notWant string
+	}{
+		{"ignity hook", []string{"IGNITY_STAGE2_HOOK=echo a\necho SECRET"}, "IGNITY_STAGE2_HOOK: holds a newline", ""},
+		{"s6 hook", []string{"S6_STAGE2_HOOK=echo a\necho SECRET"}, "S6_STAGE2_HOOK: holds a newline", "IGNITY_STAGE2_HOOK"},
+		{"bundle dir", []string{"S6_RUNTIME_BUNDLEDIR=/etc/b\n/x"}, "S6_RUNTIME_BUNDLEDIR: holds a newline", "IGNITY_RUNTIME_BUNDLEDIR"},
+		{"user, once", []string{"USER=app\nroot"}, "USER: holds a newline", "USER=\""},
+		{"the IGNITY_ knob wins", []string{"IGNITY_STAGE2_HOOK=true", "S6_STAGE2_HOOK=echo a\necho b"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.env)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Parse(%q): %v", tt.env, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Parse(%q) = nil error, want %q", tt.env, tt.want)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) || !errors.Is(err, ErrNewline) {
+				t.Errorf("error %q: want %q, wrapping ErrNewline", msg, tt.want)
+			}
+			if strings.Contains(msg, "SECRET") || (tt.notWant != "" && strings.Contains(msg, tt.notWant)) {
+				t.Errorf("error %q quotes the value or names %q", msg, tt.notWant)
+			}
+			if n := strings.Count(msg, "\n") + 1; n != 1 {
+				t.Errorf("%d errors, want one:\n%s", n, msg)
+			}
+		})
 	}
 }

@@ -73,6 +73,18 @@ const (
 // and met before the user's start (legacy-services: see Plan).
 var builtin = map[string]bool{"base": true, "fix-attrs": true, "legacy-cont-init": true, LegacyServices: true}
 
+// Longruns go into s6-svscan's scandir under their names. s6-svscan
+// skips a name starting with '.' (so does every source here, silently,
+// as s6 does: a dot name is how a service is set aside) and, without
+// -L, one longer than 251 bytes, saying only "name too long". ignity's
+// own per-service state (runstate's .restarts/NAME, written through a
+// temporary .NAME.new within NAME_MAX, 255 bytes) takes 5 bytes more:
+// MaxName is the longest name a longrun may have.
+const (
+	svscanNameMax = 251
+	MaxName       = 255 - len("..new")
+)
+
 // NoTimeout is a Service's TimeoutUp or TimeoutDown when no file sets one.
 const NoTimeout time.Duration = -1
 
@@ -216,6 +228,9 @@ func (r *reader) define(d *Defs, s Service) {
 	if i, ok := d.byName[s.Name]; ok {
 		r.add(s.Dir, 0, "service %q is also defined as %s: rename one of them", s.Name, d.List[i].Dir)
 		return
+	}
+	if s.Type == Longrun && len(s.Name) > MaxName {
+		r.add(s.Dir, 0, "a service name of %d bytes is too long: s6-svscan skips names over %d bytes, and ignity keeps a service's state in files named after it (.NAME.new), so %d at most; shorten it", len(s.Name), svscanNameMax, MaxName)
 	}
 	d.byName[s.Name] = len(d.List)
 	d.List = append(d.List, s)

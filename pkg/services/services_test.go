@@ -335,3 +335,47 @@ func TestRuntimeBundleDir(t *testing.T) {
 		t.Errorf("without it: user %v user2 %v, want none", d.User, d.User2)
 	}
 }
+
+// TestLongNames: a longrun's name over MaxName (250 bytes: s6-svscan
+// skips names over 251, ignity's state needs 5 bytes of NAME_MAX) is a
+// Problem naming its dir, from every source; a oneshot's is not in the
+// scandir; a dot name is set aside, as s6-svscan does.
+func TestLongNames(t *testing.T) {
+	ok, long, longest, other := strings.Repeat("a", MaxName), strings.Repeat("b", 251), strings.Repeat("c", 254), strings.Repeat("d", 252)
+	d, probs := Load(tree(t, map[string]string{
+		"etc/ignity/services/" + ok + "/run":          "#!/bin/sh\n",
+		"etc/ignity/services/" + long + "/run":        "#!/bin/sh\n",
+		"etc/ignity/services/.hidden/run":             "#!/bin/sh\n",
+		"etc/s6-overlay/s6-rc.d/" + longest + "/type": "longrun\n",
+		"etc/s6-overlay/s6-rc.d/" + longest + "/run":  "#!/bin/sh\n",
+		"etc/s6-overlay/s6-rc.d/" + long + "x/type":   "oneshot\n",
+		"etc/s6-overlay/s6-rc.d/" + long + "x/up":     "true\n",
+		"etc/s6-overlay/user/contents.d/" + longest:   "",
+		"etc/services.d/" + other + "/run":            "#!/bin/sh\n",
+	}), "")
+	want := []string{
+		IgnityDir + "/" + long + ": a service name of 251 bytes is too long",
+		S6rcDir + "/" + longest + ": a service name of 254 bytes is too long",
+		ServicesDDir + "/" + other + ": a service name of 252 bytes is too long",
+	}
+	var got []string
+	for _, p := range probs {
+		if strings.Contains(p.Error(), "too long") {
+			got = append(got, p.Error())
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("problems:\n%s\nwant one for each of:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) || !strings.Contains(got[i], "s6-svscan skips names over 251 bytes") || !strings.Contains(got[i], "250 at most") {
+			t.Errorf("problem %d = %q, want %q...", i, got[i], want[i])
+		}
+	}
+	if _, listed := d.Get(ok); !listed {
+		t.Errorf("the %d-byte name is not listed", MaxName)
+	}
+	if _, listed := d.Get(".hidden"); listed {
+		t.Error("a dot name is listed: s6-svscan skips it")
+	}
+}

@@ -86,8 +86,9 @@ func (b *stage1) compatLink(k layout.Link) {
 		varRun := filepath.Join(root, "var/run")
 		if _, err := os.Lstat(varRun); errors.Is(err, os.ErrNotExist) {
 			// No /var/run (busybox images): Debian's symlink, relative.
+			// A failure shows below: /var/run/s6 cannot be made either.
 			if err := os.MkdirAll(filepath.Dir(varRun), 0o755); err == nil {
-				err = os.Symlink("../run", varRun)
+				os.Symlink("../run", varRun)
 			}
 		}
 		if sameDir(varRun, filepath.Join(root, "run")) {

@@ -338,7 +338,8 @@ func (f *finish) userFinish() int {
 
 // ServiceRun is ignity's run wrapper, in place of a service's run while
 // a restart backoff waits: it execs, with the user's run after it,
-// execline's foreground on s6-svwait -t MS -D . (the service's own dir):
+// execline's foreground on s6-svwait -t MS -D . (the service's own dir,
+// its stderr to /dev/null):
 // that returns only at its timeout, or once the service is down, and
 // the SIGTERM s6-supervise sends when the service is told down (s6-svc
 // -d, any shutdown) kills foreground at once. No Go process waits.
@@ -365,7 +366,13 @@ func ServiceRun(sys System, args []string) int {
 	if ms := time.Until(r.Until).Milliseconds(); ms > 0 {
 		log.Info("service", "%s: restart backoff: starting in %d ms", name, ms)
 		path = sys.Programs.Foreground
-		argv = append([]string{"foreground", " " + sys.Programs.Svwait, " -t", " " + strconv.FormatInt(ms, 10), " -D", " .", ""}, user...)
+		// s6-svwait says "fatal: timed out" at its timeout, the normal
+		// end of a backoff: its stderr alone goes to /dev/null, through
+		// execline's redirfd (beside foreground), a chain-loader in the
+		// same process.
+		redirfd := filepath.Join(filepath.Dir(sys.Programs.Foreground), "redirfd")
+		argv = append([]string{"foreground", " " + redirfd, " -w", " 2", " /dev/null",
+			" " + sys.Programs.Svwait, " -t", " " + strconv.FormatInt(ms, 10), " -D", " .", ""}, user...)
 	}
 	err = sys.Exec(path, argv, os.Environ())
 	log.Error(fmt.Errorf("run of %s: exec %s: %w", name, path, err))

@@ -110,7 +110,8 @@ func (b *stage1) execlineb() error {
 		b.log.Debug("init", "cannot create /bin/execlineb: %v", err)
 		return nil
 	}
-	if err := os.Chmod(tmp, 0o755); err == nil {
+	err = os.Chmod(tmp, 0o755)
+	if err == nil {
 		err = os.Rename(tmp, dst)
 	}
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +147,3 @@ func TestStage3StopsTheBoot(t *testing.T) {
 	}
 	w2.wantLog(t, "shutting down with the default knobs", "Sending all processes the kill signal and exiting")
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
