@@ -232,3 +232,40 @@ func TestSwapDuringWalk(t *testing.T) {
 		})
 	}
 }
+
+// A rule's path resolves as inside chroot(root): ".." and absolute targets
+// stay in root, loops and files in the middle end in a warning.
+func TestRulePathResolvesInsideRoot(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	writeFile(t, outside, "victim", "x", 0o600)
+	mkdir(t, root, "usr/lib", 0o755)
+	writeFile(t, root, "usr/lib/f", "", 0o644)
+	symlink(t, "../../../../../../usr", root, "up")
+	symlink(t, outside, root, "escape")
+	symlink(t, "loop2", root, "loop1")
+	symlink(t, "loop1", root, "loop2")
+	for _, tt := range []struct{ path, warning string }{
+		{"/up/lib/f", ""},
+		{"/escape/victim", "/escape/victim: no such file or directory, skipped"},
+		{"/loop1/x", "/loop1/x: too many levels of symbolic links, skipped"},
+		{"/usr/lib/f/x", "/usr/lib/f/x: not a directory, skipped"},
+	} {
+		t.Run(tt.path, func(t *testing.T) {
+			rules := []Rule{{Path: tt.path, File: "f", Line: 1, Account: Account{UID: os.Getuid(), HasUID: true, GID: os.Getgid(), HasGID: true}, FileMode: 0o640, DirMode: 0o750}}
+			changes, warnings, err := Plan(root, rules, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.warning == "" {
+				if len(warnings) > 0 || len(changes) != 1 || changes[0].String() != "chmod 0640 /usr/lib/f" {
+					t.Errorf("changes %q, warnings %q; want chmod 0640 /usr/lib/f", strs(changes), warnings)
+				}
+				return
+			}
+			if len(changes) > 0 || len(warnings) != 1 || warnings[0] != "f:1: "+tt.warning {
+				t.Errorf("changes %q, warnings %q; want none and %q", strs(changes), warnings, "f:1: "+tt.warning)
+			}
+		})
+	}
+}
