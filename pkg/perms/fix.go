@@ -37,6 +37,10 @@ import (
 // batch is how many names are read from a directory at a time.
 const batch = 256
 
+// maxLinks bounds the symlinks followed in one rule's path, as the
+// kernel's own limit (40) does for one path walk.
+const maxLinks = 40
+
 // Fixer applies rules to the tree under Root.
 type Fixer struct {
 	Root  string
@@ -228,7 +232,14 @@ func (f *Fixer) resolve(rootfd int, t *target) {
 			f.fail(&LineError{File: r.File, Line: r.Line, Msg: fmt.Sprintf("%s: lstat %s: %v", r.Path, path.Join(here(), c), err)})
 			return
 		case st.Mode&unix.S_IFMT == unix.S_IFDIR:
-			continue // now a directory again: open it on the next turn
+			// A directory again: open it on the next turn, a bounded
+			// number of times, as a symlink counts.
+			if links++; links > maxLinks {
+				skip(unix.ELOOP.Error())
+				return
+			}
+			rest = append([]string{c}, rest...)
+			continue
 		case st.Mode&unix.S_IFMT != unix.S_IFLNK:
 			skip(unix.ENOTDIR.Error())
 			return
@@ -245,7 +256,7 @@ func (f *Fixer) resolve(rootfd int, t *target) {
 			f.fail(&LineError{File: r.File, Line: r.Line, Msg: msg})
 			return
 		}
-		if links++; links > 40 {
+		if links++; links > maxLinks {
 			skip(unix.ELOOP.Error())
 			return
 		}
