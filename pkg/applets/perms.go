@@ -11,7 +11,6 @@ import (
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/perms"
-	"golang.org/x/sys/unix"
 )
 
 // Preboot creates the container's user, gives it /run/ignity and applies
@@ -124,8 +123,9 @@ func FixPerms(l layout.Layout, cfg config.Config, r io.Reader, log *console.Logg
 	return ApplyRules(l, rules, log)
 }
 
-// ApplyRules plans and applies rules, warning about missing paths and
-// skipping, as a non-root uid, what only root may do.
+// ApplyRules applies rules, warning about missing paths and refused
+// ones, and skipping, as a non-root uid, what only root may do. The walk
+// streams: nothing is kept of the entries it has fixed.
 func ApplyRules(l layout.Layout, rules []perms.Rule, log *console.Logger) error {
 	if len(rules) == 0 {
 		return nil
@@ -134,25 +134,22 @@ func ApplyRules(l layout.Layout, rules []perms.Rule, log *console.Logger) error 
 	if err != nil {
 		return err
 	}
-	changes, warnings, err := perms.Plan(l.Root, rules, users)
-	for _, w := range warnings {
-		log.Warn("%s", w)
+	f := &perms.Fixer{Root: l.Root, Users: users,
+		Change: func(c perms.Change) { log.Debug("perm", "%s", c) },
+		Warn:   func(w string) { log.Warn("%s", w) },
 	}
-	if err != nil {
-		return err
-	}
-	for _, c := range changes {
-		log.Debug("perm", "%s", c)
-	}
-	err = perms.Apply(l.Root, changes)
-	if err != nil && os.Geteuid() != 0 && onlyPermissionErrors(err) {
-		log.Warn("running as uid %d, not root: %d ownership/permission fixes not allowed, skipped (apply them at build time with RUN preboot)", os.Geteuid(), countErrors(err))
+	err = f.Run(rules)
+	var fails *perms.Failures
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &fails):
+		return err // an account that does not resolve: nothing was changed
+	case os.Geteuid() != 0 && fails.OnlyDenied():
+		log.Warn("running as uid %d, not root: %d ownership/permission fixes not allowed, skipped (apply them at build time with RUN preboot)", os.Geteuid(), fails.Count)
 		return nil
 	}
-	if err != nil {
-		return &ApplyError{err}
-	}
-	return nil
+	return &ApplyError{err}
 }
 
 // ApplyError is a failure to make the planned changes: unlike a bad perms
@@ -161,23 +158,3 @@ type ApplyError struct{ Err error }
 
 func (e *ApplyError) Error() string { return "apply perms: " + e.Err.Error() }
 func (e *ApplyError) Unwrap() error { return e.Err }
-
-func onlyPermissionErrors(err error) bool {
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	for _, e := range errs {
-		if !errors.Is(e, unix.EPERM) && !errors.Is(e, os.ErrPermission) {
-			return false
-		}
-	}
-	return true
-}
-
-func countErrors(err error) int {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return len(j.Unwrap())
-	}
-	return 1
-}

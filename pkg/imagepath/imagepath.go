@@ -1,9 +1,12 @@
 // Package imagepath resolves paths inside an image's root directory the
 // way the kernel would after chroot into it: symlinks are followed, an
 // absolute target starts again at the root and ".." never climbs above it,
-// so no answer names anything outside the root. perms (which must never
-// chown through a link out of the image) and check (which looks at the
-// image as the container will see it) both walk paths this way.
+// so no answer names anything outside the root. check (which looks at the
+// image as the container will see it) and perms' account files walk paths
+// this way. It follows every symlink and answers with a path the kernel
+// will resolve again: fit for reading a tree nobody else changes, never for
+// changing one another uid owns (perms' rules are applied through file
+// descriptors instead).
 package imagepath
 
 import (

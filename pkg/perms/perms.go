@@ -10,26 +10,33 @@
 //     each as a *LineError "file:line: message".
 //   - ReadUsers reads the image's /etc/passwd and /etc/group; Users.Resolve
 //     turns an Account into numeric ids, with s6-overlay's per-side fallback.
-//   - Plan compares rules with the tree and lists only the changes needed, as
-//     values that print like shell commands. Apply performs them.
+//   - Fixer.Run applies rules to the tree, changing only what differs, and
+//     reports each change as a value that prints like a shell command;
+//     Plan is the same walk as a dry run that lists the changes.
 //   - EnsureUser appends the container user to /etc/passwd and /etc/group.
 //
 // Everything works against a root directory ("/" in production, a temporary
-// directory in tests). Paths in rules are paths inside the image: they are
-// resolved under root as if root were chroot'ed to, symlinks included, so no
-// rule reaches outside it. Symlinks met by a fix are re-owned themselves
-// (lchown), never chmod'ed and never followed.
+// directory in tests). Paths in rules are paths inside the image, resolved
+// under root as if root were chroot'ed to, so no rule reaches outside it.
+//
+// Rules are applied as root over trees other uids may own and change while
+// ignity walks them, so every change is made through file descriptors
+// (see fix.go): a symlink in a rule's own path is followed only when root
+// owns it and the directory holding it, and no group or other may write
+// that directory; any other symlink there refuses the rule, with a warning
+// naming its file:line and the link. Below a rule's path nothing is
+// followed: symlinks met are re-owned themselves, never chmod'ed, never
+// entered, even one swapped in during the walk.
 //
 // Recursion covers hidden files too (s6-overlay's S6_FIX_ATTRS_HIDDEN=1)
-// unless a rule says SkipHidden (fix-attrs.d's default), and crosses mount points: a mounted volume is the usual reason for a rule.
-//
-// Plan's answer holds while the tree stays as it was: ignity plans and
-// applies at boot and at image build, before any service or user code runs.
+// unless a rule says SkipHidden (fix-attrs.d's default), and crosses mount
+// points: a mounted volume is the usual reason for a rule. The walk streams:
+// memory stays flat in the number of files.
 //
 // Later rules win: when two rules cover the same path, the path ends with
-// what the last one (in file name order, then line order) asks, and Plan lists
-// only the difference between that and the tree. Running Plan again after
-// Apply therefore finds nothing to do.
+// what the last one (in file name order, then line order) asks, is changed
+// once, and only where it differs from that. Running again therefore finds
+// nothing to do.
 package perms
 
 import (

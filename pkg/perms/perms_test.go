@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -665,7 +666,7 @@ func TestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantChanges := []string{
+	wantChanges := sorted(
 		"chown -h 4242:4243 /srv/app",
 		"chown -h 4242:4243 /srv/app/a.txt",
 		"chown -h 4242:4243 /srv/app/link",
@@ -678,8 +679,8 @@ func TestPlan(t *testing.T) {
 		"chmod 0644 /srv/app/sub/b",
 		"chmod 0755 /srv/app/sub",
 		"chmod 0755 /srv/app",
-	}
-	if got := strs(changes); !reflect.DeepEqual(got, wantChanges) {
+	)
+	if got := sorted(strs(changes)...); !reflect.DeepEqual(got, wantChanges) {
 		t.Errorf("changes:\n got %q\nwant %q", got, wantChanges)
 	}
 	wantWarnings := []string{
@@ -689,6 +690,30 @@ func TestPlan(t *testing.T) {
 	}
 	if !reflect.DeepEqual(warnings, wantWarnings) {
 		t.Errorf("warnings:\n got %q\nwant %q", warnings, wantWarnings)
+	}
+	wantOrder(t, changes)
+}
+
+func sorted(xs ...string) []string {
+	out := append([]string{}, xs...)
+	sort.Strings(out)
+	return out
+}
+
+// wantOrder checks the order the kernel needs: an entry's chown before its
+// chmod (chown clears setuid and setgid), a directory's chmod after every
+// change below it (it may take away the search bit).
+func wantOrder(t *testing.T, changes []Change) {
+	t.Helper()
+	for i, c := range changes {
+		for _, later := range changes[i+1:] {
+			switch {
+			case c.Op == OpChmod && later.Op == OpChown && later.Path == c.Path:
+				t.Errorf("chmod of %s before its chown", c.Path)
+			case c.Op == OpChmod && strings.HasPrefix(later.Path, c.Path+"/"):
+				t.Errorf("chmod of %s before %s below it", c.Path, later)
+			}
+		}
 	}
 }
 
@@ -702,13 +727,13 @@ func TestPlanNotRecursive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{
+	want := sorted(
 		"chown -h 4242:4243 /srv/app",
 		"chown -h 4242:4243 /srv/app/a.txt",
 		"chmod 0604 /srv/app/a.txt",
 		"chmod 0750 /srv/app",
-	}
-	if got := strs(changes); !reflect.DeepEqual(got, want) {
+	)
+	if got := sorted(strs(changes)...); !reflect.DeepEqual(got, want) {
 		t.Errorf("changes:\n got %q\nwant %q", got, want)
 	}
 }
@@ -779,7 +804,7 @@ func TestPlanSetuidSurvivesChown(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("applying a chown needs root")
 	}
-	if err := Apply(root, changes); err != nil {
+	if err := (&Fixer{Root: root}).Run(rules); err != nil {
 		t.Fatal(err)
 	}
 	if st := lstat(t, filepath.Join(root, "bin/tool")); st.Mode&0o7777 != 0o4755 || st.Uid != 4242 {
@@ -787,50 +812,79 @@ func TestPlanSetuidSurvivesChown(t *testing.T) {
 	}
 }
 
-func TestApplyRecordsCalls(t *testing.T) {
-	root := "/img"
-	changes := []Change{
-		{Op: OpChown, Path: "/srv/x", UID: 1000, GID: 1001},
-		{Op: OpChown, Path: "/srv/x/link", UID: 1000, GID: 1001},
-		{Op: OpChmod, Path: "/srv/x/a", Mode: 0o640},
-		{Op: OpChmod, Path: "/srv/x/b", Mode: 0o644},
-		{Op: OpChmod, Path: "/srv/x", Mode: os.ModeSetgid | 0o700},
-	}
+// The changes go through Chown and Chmod, by directory descriptor and
+// name ("" for a directory walked); a failure does not stop the rest, and
+// every failure is returned, naming its change.
+func TestFixRecordsCalls(t *testing.T) {
+	root := t.TempDir()
+	mkdir(t, root, "srv/x", 0o755)
+	writeFile(t, root, "srv/x/a", "", 0o600)
+	writeFile(t, root, "srv/x/b", "", 0o600)
+	symlink(t, "a", root, "srv/x/link")
+	rules := []Rule{{Path: "/srv/x", Recurse: true, Account: Account{UID: 1000, HasUID: true, GID: 1001, HasGID: true}, FileMode: 0o640, DirMode: os.ModeSetgid | 0o700}}
 	var calls []string
 	boom := errors.New("boom")
-	ops := Ops{
-		Lchown: func(p string, uid, gid int) error {
-			calls = append(calls, "lchown "+p+" "+strconv.Itoa(uid)+" "+strconv.Itoa(gid))
-			if p == "/img/srv/x/link" {
+	name := func(n string) string {
+		if n == "" {
+			return "(dir)"
+		}
+		return n
+	}
+	f := &Fixer{Root: root,
+		Chown: func(dirfd int, n string, uid, gid int) error {
+			calls = append(calls, "chown "+name(n)+" "+strconv.Itoa(uid)+":"+strconv.Itoa(gid))
+			if n == "link" {
 				return boom
 			}
 			return nil
 		},
-		Chmod: func(p string, m os.FileMode) error {
-			calls = append(calls, "chmod "+p+" "+m.String())
-			if p == "/img/srv/x/a" {
+		Chmod: func(dirfd int, n string, m uint32) error {
+			calls = append(calls, "chmod "+name(n)+" "+strconv.FormatUint(uint64(m), 8))
+			if n == "a" {
 				return unix.EPERM
 			}
 			return nil
 		},
 	}
-	err := ops.Apply(root, changes)
-	wantCalls := []string{
-		"lchown /img/srv/x 1000 1001",
-		"lchown /img/srv/x/link 1000 1001",
-		"chmod /img/srv/x/a -rw-r-----",
-		"chmod /img/srv/x/b -rw-r--r--",
-		"chmod /img/srv/x grwx------",
+	err := f.Run(rules)
+	want := sorted(
+		"chown (dir) 1000:1001",
+		"chown a 1000:1001", "chmod a 640",
+		"chown b 1000:1001", "chmod b 640",
+		"chown link 1000:1001",
+		"chmod (dir) 2700",
+	)
+	if got := sorted(calls...); !reflect.DeepEqual(got, want) {
+		t.Errorf("calls:\n got %q\nwant %q", got, want)
 	}
-	if !reflect.DeepEqual(calls, wantCalls) {
-		t.Errorf("calls:\n got %q\nwant %q", calls, wantCalls)
+	if calls[0] != "chown (dir) 1000:1001" || calls[len(calls)-1] != "chmod (dir) 2700" {
+		t.Errorf("calls %q: want the directory chowned first and chmoded last", calls)
+	}
+	var fails *Failures
+	if !errors.As(err, &fails) || fails.Count != 2 || fails.OnlyDenied() {
+		t.Fatalf("err = %v, want *Failures with 2 failures, not all EPERM", err)
 	}
 	if !errors.Is(err, boom) || !errors.Is(err, unix.EPERM) {
 		t.Errorf("err = %v, want both failures", err)
 	}
-	want := "chown -h 1000:1001 /srv/x/link: boom\nchmod 0640 /srv/x/a: operation not permitted"
-	if err == nil || err.Error() != want {
-		t.Errorf("err = %q, want %q", err, want)
+	for _, w := range []string{"chown -h 1000:1001 /srv/x/link: boom", "chmod 0640 /srv/x/a: operation not permitted"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("err = %q, want it to hold %q", err, w)
+		}
+	}
+}
+
+// Only the first failures are kept, the rest counted.
+func TestFailuresBounded(t *testing.T) {
+	var f Failures
+	for range maxKept + 5 {
+		f.add(unix.EPERM)
+	}
+	if f.Count != maxKept+5 || len(f.Errs) != maxKept || !f.OnlyDenied() {
+		t.Errorf("Count %d, kept %d, OnlyDenied %v; want %d, %d, true", f.Count, len(f.Errs), f.OnlyDenied(), maxKept+5, maxKept)
+	}
+	if !strings.HasSuffix(f.Error(), "\n(and 5 more)") {
+		t.Errorf("Error() = %q, want it to end with the count left out", f.Error())
 	}
 }
 
@@ -850,11 +904,12 @@ func TestApplyChmodThenNothingLeft(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"chmod 0640 /data/a", "chmod 0640 /data/sub/b", "chmod 2750 /data/sub", "chmod 2750 /data"}
-	if got := strs(changes); !reflect.DeepEqual(got, want) {
+	want := sorted("chmod 0640 /data/a", "chmod 0640 /data/sub/b", "chmod 2750 /data/sub", "chmod 2750 /data")
+	if got := sorted(strs(changes)...); !reflect.DeepEqual(got, want) {
 		t.Fatalf("changes = %q, want %q", got, want)
 	}
-	if err := Apply(root, changes); err != nil {
+	wantOrder(t, changes)
+	if err := (&Fixer{Root: root}).Run(rules); err != nil {
 		t.Fatal(err)
 	}
 	for rel, mode := range map[string]uint32{"data": 0o2750, "data/sub": 0o2750, "data/a": 0o640, "data/sub/b": 0o640} {
@@ -880,11 +935,7 @@ func TestApplyChownAsRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changes, _, err := Plan(root, rules, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Apply(root, changes); err != nil {
+	if err := (&Fixer{Root: root}).Run(rules); err != nil {
 		t.Fatal(err)
 	}
 	for _, rel := range []string{"srv/app", "srv/app/a.txt", "srv/app/link", "srv/app/out", "srv/app/outdir", "srv/app/sub", "srv/app/sub/b", "srv/escape"} {
@@ -895,9 +946,11 @@ func TestApplyChownAsRoot(t *testing.T) {
 	if after := lstat(t, secret); after.Uid != before.Uid || after.Gid != before.Gid || after.Mode != before.Mode {
 		t.Errorf("file outside root changed: %d:%d %o -> %d:%d %o", before.Uid, before.Gid, before.Mode, after.Uid, after.Gid, after.Mode)
 	}
+	// Line 4 gave the link /srv/escape to uid 4242: line 3's path now
+	// goes through a symlink another uid owns, and is refused.
 	again, _, err := Plan(root, rules, nil)
-	if err != nil || len(again) != 0 {
-		t.Errorf("second Plan = %q, %v; want nothing", strs(again), err)
+	if len(again) != 0 || err == nil || !strings.HasPrefix(err.Error(), "f:3: /srv/escape/secret: refused: /srv/escape is a symlink") {
+		t.Errorf("second Plan = %q, %v; want nothing, and line 3 refused", strs(again), err)
 	}
 }
 
@@ -905,14 +958,19 @@ func TestDefaultChmodRefusesSymlink(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "target", "", 0o600)
 	symlink(t, "target", dir, "link")
-	err := chmodNoFollow(filepath.Join(dir, "link"), 0o777)
+	dirfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dirfd)
+	err = chmodAt(dirfd, "link", 0o777)
 	if err == nil {
 		t.Fatal("chmod through a symlink succeeded")
 	}
 	if st := lstat(t, filepath.Join(dir, "target")); st.Mode&0o7777 != 0o600 {
 		t.Errorf("target mode = %04o, want 0600", st.Mode&0o7777)
 	}
-	if err := chmodNoFollow(filepath.Join(dir, "target"), os.ModeSticky|0o640); err != nil {
+	if err := chmodAt(dirfd, "target", 0o1640); err != nil {
 		t.Fatal(err)
 	}
 	if st := lstat(t, filepath.Join(dir, "target")); st.Mode&0o7777 != 0o1640 {

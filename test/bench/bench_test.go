@@ -63,6 +63,7 @@ type results struct {
 	noInit, tini, dumb  *running
 	ignity, ignityTmpfs map[int]*running
 	features            features
+	perms               permsFigures // peak RSS of perms by tree size
 	size                sizes
 	docker              *dockerResults // the Docker-level figures, or why none
 	about               about
@@ -209,6 +210,7 @@ func TestBench(t *testing.T) {
 	res.load = machine
 	// After the harness's rounds, so that the engine's work does not load them.
 	res.docker = dockerBench(t, tarball, runs)
+	res.perms = measurePerms(t, tarball)
 	res.size = tarballSizes(t, tarball)
 	res.about = describe(t, tarball, runs)
 	res.elapsed = time.Since(began)

@@ -135,6 +135,7 @@ func (res *results) markdown() report {
 	add(row{figure: "5 installed (sum of file sizes)", ignity: fmt.Sprintf("%d bytes = %.2f MB", res.size.installed, float64(res.size.installed)/1e6),
 		tini: fmt.Sprintf("%.2f MB (tini-static)", float64(res.size.tini)/1e6)})
 	rows = append(rows, res.features.rows(res)...)
+	rows = append(rows, res.perms.rows()...)
 
 	var b strings.Builder
 	b.WriteString("| figure | ignity | ignity, /run/ignity on tmpfs | no init | tini | dumb-init | target | |\n|---|---|---|---|---|---|---|---|\n")

@@ -122,3 +122,51 @@ func TestPermsErrors(t *testing.T) {
 		})
 	}
 }
+
+// An app that owns its home replaces ~/.local with a symlink to a
+// directory root owns: at the next boot, the rule for ~/.local/bin is
+// refused with a warning naming the rule and the link, the directory the
+// link points to keeps its owner and mode, and the boot follows the perms
+// failure policy (stop with 100 by default; go on when
+// IGNITY_BEHAVIOUR_IF_STAGE2_FAILS=0, or for /etc/fix-attrs.d under
+// s6-overlay's defaults).
+func TestPermsUnsafeSymlink(t *testing.T) {
+	for _, tt := range []struct {
+		name, file, line string
+		env              []string
+		exit             int
+	}{
+		{"ignity perms, stop", "/etc/ignity/perms/10-home", "/home/app/.local/bin 1000:1000 0644 0755", nil, 100},
+		{"ignity perms, continue", "/etc/ignity/perms/10-home", "/home/app/.local/bin 1000:1000 0644 0755", []string{"IGNITY_BEHAVIOUR_IF_STAGE2_FAILS=0"}, 0},
+		{"fix-attrs.d", "/etc/fix-attrs.d/10-home", "/home/app/.local/bin true 1000:1000 0644 0755", nil, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+				boottest.File(t, r, "/sentinel/bin/tool", "x")
+				boottest.File(t, r, "/home/app/notes", "x")
+				for _, p := range []string{"/home/app", "/home/app/notes"} {
+					if err := os.Lchown(r.Path(p), 1000, 1000); err != nil {
+						t.Fatal(err)
+					}
+				}
+				link := r.Path("/home/app/.local")
+				if err := os.Symlink("/sentinel", link); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Lchown(link, 1000, 1000); err != nil {
+					t.Fatal(err)
+				}
+				boottest.File(t, r, tt.file, "# the app's tools\n"+tt.line+"\n")
+				res := r.Boot(t, harness.Options{Timeout: boottest.Short, Env: boottest.Env(tt.env...)}, "/init", "touch", "/tmp/cmd-ran")
+				boottest.WantExit(t, res, tt.exit)
+				boottest.WantOutput(t, res, tt.file+":2: /home/app/.local/bin: refused: /home/app/.local is a symlink (to /sentinel) owned by uid 1000")
+				wantOwner(t, r, "/sentinel", 0, 0, 0o755)
+				wantOwner(t, r, "/sentinel/bin", 0, 0, 0o755)
+				wantOwner(t, r, "/sentinel/bin/tool", 0, 0, 0o644)
+				if ran := boottest.Exists(r, "/tmp/cmd-ran"); ran != (tt.exit == 0) {
+					t.Errorf("the CMD ran: %v, want %v", ran, tt.exit == 0)
+				}
+			})
+		})
+	}
+}
