@@ -216,8 +216,8 @@ func (f *Fixer) resolve(rootfd int, t *target) {
 		var st unix.Stat_t
 		err := unix.Fstatat(cur.fd, c, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			fd, err := unix.Openat(cur.fd, c, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err == nil {
+			fd, oerr := unix.Openat(cur.fd, c, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if oerr == nil {
 				stack = append(stack, frame{fd: fd, name: c})
 				continue
 			}

@@ -26,7 +26,7 @@ func v2Image(t *testing.T, r *harness.Root) {
 		"printf 'from cont-init' > /run/s6/container_environment/FROM_INIT\n")
 	boottest.Script(t, r, "/etc/cont-init.d/20-see", "#!/command/with-contenv sh\necho \"step cont-init-20 FROM_INIT=$FROM_INIT\"\n")
 	boottest.Script(t, r, "/etc/services.d/app/run", "#!/command/with-contenv sh\n"+
-		"echo \"step service FROM_INIT=$FROM_INIT\"\nexec sleep 1000\n")
+		"echo \"step service FROM_INIT=$FROM_INIT\"\n: >/tmp/app-said\nexec sleep 1000\n")
 	boottest.Script(t, r, "/etc/ignity/finalize/10-own", "#!/bin/sh\necho \"step ignity-finalize\"\n")
 	boottest.Script(t, r, "/etc/cont-finish.d/10-bye", "#!/usr/bin/with-contenv sh\necho \"step cont-finish FROM_INIT=$FROM_INIT\"\n")
 }
@@ -34,7 +34,7 @@ func v2Image(t *testing.T, r *harness.Root) {
 // v2Cmd waits for the service to have said its line, then shows what the
 // CMD sees: the variable, printcontenv, the live scandir under its
 // s6-overlay names, and the envdir's privacy through its s6-overlay name.
-const v2Cmd = `i=0; until [ "$(s6-svstat -o up /run/service/app 2>/dev/null)" = true ]; do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done
+const v2Cmd = `i=0; until [ -e /tmp/app-said ] && [ "$(s6-svstat -o up /run/service/app 2>/dev/null)" = true ]; do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done
 echo "step cmd FROM_INIT=$FROM_INIT printcontenv=$(printcontenv FROM_INIT)"
 echo "service up: $(s6-svstat -o up /run/service/app) $(s6-svstat -o up /var/run/s6/services/app)"
 echo "envdir: $(stat -L -c '%a' /run/s6/container_environment)"`

@@ -150,7 +150,8 @@ s6-rc -p change svc-x; echo "prune exit $?"
 		boottest.File(t, r, rc+"user/contents.d/init-a", "")
 		boottest.File(t, r, rc+"user2/contents.d/toggle", "")
 		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
-			`echo "order: $(tr '\n' ' ' < /tmp/order)"; echo "x log: $(tr '\n' ' ' < /tmp/x.log)"`)
+			`i=0; until [ "$(grep -c svc-x-started /tmp/x.log)" -ge 2 ] || [ $i -gt 500 ]; do i=$((i+1)); sleep 0.01; done
+echo "order: $(tr '\n' ' ' < /tmp/order)"; echo "x log: $(tr '\n' ' ' < /tmp/x.log)"`)
 		boottest.WantExit(t, res, 0)
 		boottest.WantOutput(t, res,
 			"active: init-a svc-x \n",
