@@ -76,7 +76,7 @@ func TestSvscanctlFromFinishStopsContainer(t *testing.T) {
 
 // With the default graces, services that exit on SIGTERM stop at once,
 // however many: the shutdown waits for events, not for its bounds (a
-// fixed sleep of the graces would take at least 3 s).
+// fixed sleep of the graces would take at least 3 s, the kill grace).
 func TestStopLatencyManyServices(t *testing.T) {
 	for _, n := range []int{1, 10, 100} {
 		t.Run(fmt.Sprintf("%d services", n), func(t *testing.T) {
@@ -94,7 +94,10 @@ func TestStopLatencyManyServices(t *testing.T) {
 				res, d := stop(t, p, syscall.SIGTERM)
 				boottest.WantExit(t, res, 0)
 				boottest.WantOutput(t, res, lastLine)
-				within(t, fmt.Sprintf("SIGTERM to exit with %d services", n), d, 0, time.Second, res)
+				// Under the kill grace (3 s), with slack for a loaded
+				// 2-core machine: a stop that waited for a bound would
+				// take at least that. The figures are task bench's.
+				within(t, fmt.Sprintf("SIGTERM to exit with %d services", n), d, 0, 2500*time.Millisecond, res)
 			})
 		})
 	}
