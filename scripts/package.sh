@@ -73,6 +73,13 @@ release() {
 	for applet in ignity with-env with-contenv printcontenv load-envfile fix-perms preboot with-retries logutil-service; do
 		ln -s "/usr/bin/$applet" "$root/command/$applet"
 	done
+	# s6-svscan's SIGTERM handler (stage1 links .s6-svscan/SIGTERM here): no Go
+	# process, one pid and one thread, so that a stop needs no thread to spare.
+	# It tells s6-svscan, whose cwd is the scandir, to exec its finish, stage3.
+	printf '%s\n' '#!/usr/lib/execline/bin/execlineb -P' \
+		'# ignity: s6-svscan SIGTERM handler; b is what s6-svscanctl -b writes' \
+		'/usr/bin/s6-svscanctl -b .' >"$root/usr/lib/ignity/SIGTERM"
+	chmod 0755 "$root/usr/lib/ignity/SIGTERM"
 	mkdir -p "$root/usr/src"
 	install -m 0755 scripts/install-ignity.sh "$root/usr/src/install-ignity.sh"
 

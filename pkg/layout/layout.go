@@ -62,6 +62,9 @@ type Programs struct {
 	Svstat     string // s6-svstat
 	Foreground string // execline's foreground: the restart backoff's wait
 	Execlineb  string // execlineb: runs s6-rc oneshots' up and down lines
+	// StopHandler is s6-svscan's SIGTERM handler: an execline script of
+	// the tarball that tells s6-svscan to exec stage3 (s6-svscanctl -b).
+	StopHandler string
 }
 
 // ExeclineBin holds execline's programs (foreground, wait, eltest, ...).
@@ -69,12 +72,13 @@ const ExeclineBin = "/usr/lib/execline/bin"
 
 // DefaultPrograms are the programs at the paths the tarball installs.
 var DefaultPrograms = Programs{
-	Svscan:     "/usr/bin/s6-svscan",
-	Wait:       ExeclineBin + "/wait",
-	Svwait:     "/usr/bin/s6-svwait",
-	Svstat:     "/usr/bin/s6-svstat",
-	Foreground: ExeclineBin + "/foreground",
-	Execlineb:  "/usr/bin/execlineb",
+	Svscan:      "/usr/bin/s6-svscan",
+	Wait:        ExeclineBin + "/wait",
+	Svwait:      "/usr/bin/s6-svwait",
+	Svstat:      "/usr/bin/s6-svstat",
+	Foreground:  ExeclineBin + "/foreground",
+	Execlineb:   "/usr/bin/execlineb",
+	StopHandler: "/usr/lib/ignity/SIGTERM",
 }
 
 // DefaultPath is the PATH given to everything ignity starts when the
