@@ -228,13 +228,29 @@ func takeCmdStop(r *record) int {
 	return r.cmd
 }
 
-// Stopping reports whether a shutdown was requested, and why.
+// Stopping reports whether a shutdown was requested, and why. SIGTERM's
+// handler records nothing (it is no Go process: it only tells s6-svscan),
+// so a control FIFO that s6-svscan made and no longer reads counts too:
+// s6-svscan has exec'd stage3, which records its reason at once.
 func (s State) Stopping() (reason string, ok bool) {
-	r, err := s.load()
-	if err != nil || r.reason == "" {
-		return "", false
+	if r, err := s.load(); err == nil && r.reason != "" {
+		return r.reason, true
 	}
-	return r.reason, true
+	if s.svscanGone() {
+		return ReasonSvscanExited, true
+	}
+	return "", false
+}
+
+// svscanGone reports whether s6-svscan's control FIFO exists and has no
+// reader: s6-svscan made it at its start and read it until it exec'd its
+// finish. Before s6-svscan runs, the FIFO does not exist.
+func (s State) svscanGone() bool {
+	fd, err := unix.Open(s.svscanControl(), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(fd)
+	}
+	return err == unix.ENXIO
 }
 
 // ShutdownBegins is stage3's first step: it records ReasonSvscanExited
