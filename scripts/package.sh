@@ -80,6 +80,13 @@ release() {
 	# s6-overlay-suexec: a regular file, as image builds chmod it (nothing setuid).
 	printf '#!/usr/bin/execlineb -s0\n/usr/bin/ignity s6-overlay-suexec $@\n' >"$root/command/s6-overlay-suexec"
 	chmod 0755 "$root/command/s6-overlay-suexec"
+	# s6-svscan's SIGTERM handler (stage1 links .s6-svscan/SIGTERM here): no Go
+	# process, one pid and one thread, so that a stop needs no thread to spare.
+	# It tells s6-svscan, whose cwd is the scandir, to exec its finish, stage3.
+	printf '%s\n' '#!/usr/lib/execline/bin/execlineb -P' \
+		'# ignity: s6-svscan SIGTERM handler; b is what s6-svscanctl -b writes' \
+		'/usr/bin/s6-svscanctl -b .' >"$root/usr/lib/ignity/SIGTERM"
+	chmod 0755 "$root/usr/lib/ignity/SIGTERM"
 	mkdir -p "$root/usr/src"
 	install -m 0755 scripts/install-ignity.sh "$root/usr/src/install-ignity.sh"
 

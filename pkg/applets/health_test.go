@@ -31,10 +31,22 @@ func writeStatus(t *testing.T, dir string, pid int, wstat uint16, flags byte, si
 	}
 }
 
+// bootState makes the run state as stage1 does, with knobs.
+func bootState(t *testing.T, l layout.Layout, knobs ...string) {
+	t.Helper()
+	st := runstate.New(l.Run())
+	if err := st.Create(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WriteBoot(runstate.Boot{Svscan: 1, Stage2: 2, Knobs: knobs}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestHealthAndStatus(t *testing.T) {
 	l := layout.Layout{Root: t.TempDir()}
 	os.MkdirAll(l.Scandir(), 0o755)
-	os.WriteFile(filepath.Join(l.Run(), ".boot"), []byte("svscan=1\nstage2=2\nIGNITY_HEALTH_TIMEOUT=100\n"), 0o644)
+	bootState(t, l, "IGNITY_HEALTH_TIMEOUT=100")
 	now := time.Now()
 	svc := func(name string) string { d := filepath.Join(l.Scandir(), name); os.MkdirAll(d, 0o755); return d }
 	writeStatus(t, svc("up"), 42, 0, 4, now.Add(-3*time.Second))
@@ -93,7 +105,7 @@ func TestHealthAndStatus(t *testing.T) {
 func TestHealthOrderedStart(t *testing.T) {
 	l := layout.Layout{Root: t.TempDir()}
 	os.MkdirAll(l.Scandir(), 0o755)
-	os.WriteFile(filepath.Join(l.Run(), ".boot"), []byte("svscan=1\nstage2=2\n"), 0o644)
+	bootState(t, l)
 	db := filepath.Join(l.Scandir(), "db")
 	os.MkdirAll(db, 0o755)
 	writeStatus(t, db, 42, 0, 4, time.Now())

@@ -231,7 +231,7 @@ func entry(rs runstate.State, s svc.Service, now time.Time) Entry {
 }
 
 // failed reports a service marked permanently failed by ignity's
-// crash-loop limit: /run/ignity/.failed/NAME (runstate.Failed), written by
+// crash-loop limit: /run/ignity/.state/failed/NAME (runstate.Failed), written by
 // the service's finish, which then exits 125 (s6's permanent failure).
 func failed(rs runstate.State, name string) (string, bool) {
 	return rs.Failed(name)
@@ -239,7 +239,7 @@ func failed(rs runstate.State, name string) (string, bool) {
 
 // backoff reports a service whose run waits before the real program (the
 // restart backoff lives in run, so s6 reports it up meanwhile): its
-// restart record (/run/ignity/.restarts/NAME) holds an until= in the
+// restart record (/run/ignity/.state/restarts/NAME) holds an until= in the
 // future. It returns how long the wait has left.
 func backoff(rs runstate.State, name string, now time.Time) (time.Duration, bool) {
 	r, ok, err := rs.Restarts(name)

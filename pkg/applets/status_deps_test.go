@@ -30,6 +30,7 @@ func TestStatusDependencies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	must(rs.Create())
 	must(rs.SetPlan([]runstate.Unit{
 		{Name: "init", Type: "oneshot", Level: 0},
 		{Name: "db", Type: "longrun", Deps: []string{"init"}, Level: 1},

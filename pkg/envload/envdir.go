@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // An envdir holds one regular file per variable: the file's name is the
@@ -171,24 +173,39 @@ func (fs fsys) writeVar(root *os.Root, name, value string) error {
 	return err
 }
 
+// ErrUntrusted is the cause of ReadDir's refusal of an envdir that
+// another uid could have made or changed.
+var ErrUntrusted = errors.New("not trusted")
+
 // ReadDir reads the envdir dir: NAME=value for every regular file whose
 // name does not start with '.', with the file's exact bytes as the value,
 // sorted by name. Other entries (directories, symlinks) are skipped. A file
 // name holding '=' is an error: it cannot be a variable's name. Files are
 // opened relative to dir's descriptor, so a concurrent WriteDir swapping
 // dir cannot mix two envdirs.
+//
+// dir itself is opened without following a symlink, and refused
+// (ErrUntrusted) unless root or this process's uid owns it and neither
+// its group nor others may write it: /run/ignity may be writable by
+// other uids, and the environment decides what root's scripts run
+// (PATH). WriteDir makes a dir that passes.
 func ReadDir(dir string) ([]string, error) {
+	d, err := openTrusted(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read envdir: %w", err)
+	}
+	defer d.Close()
+	// The files are read through an os.Root (no name escapes it), opened
+	// by name: sameDir checks that the name still leads to d.
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read envdir: %w", err)
 	}
 	defer root.Close()
-	d, err := root.Open(".")
-	if err != nil {
-		return nil, fmt.Errorf("read envdir: %w", err)
+	if err := sameDir(d, root); err != nil {
+		return nil, fmt.Errorf("read envdir %s: %w", dir, err)
 	}
 	entries, err := d.ReadDir(-1)
-	d.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read envdir: %w", err)
 	}
@@ -209,4 +226,55 @@ func ReadDir(dir string) ([]string, error) {
 		env = append(env, name+"="+string(value))
 	}
 	return env, nil
+}
+
+// openTrusted opens the directory dir, not through a symlink, and checks
+// its owner and mode (see ReadDir).
+func openTrusted(dir string) (*os.File, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if err == unix.ELOOP || err == unix.ENOTDIR {
+			return nil, fmt.Errorf("%s: a symlink or not a directory: %w", dir, ErrUntrusted)
+		}
+		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "stat", Path: dir, Err: err}
+	}
+	euid := os.Geteuid()
+	switch {
+	case st.Uid != 0 && int(st.Uid) != euid:
+		err = fmt.Errorf("%s: owned by uid %d, want root or uid %d: %w", dir, st.Uid, euid, ErrUntrusted)
+	case st.Mode&0o022 != 0:
+		err = fmt.Errorf("%s: writable by its group or others (mode %#o): %w", dir, st.Mode&0o7777, ErrUntrusted)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), dir), nil
+}
+
+// sameDir checks that root is the directory d: the name was not swapped
+// between the check of d and the opening of root.
+func sameDir(d *os.File, root *os.Root) error {
+	a, err := d.Stat()
+	if err != nil {
+		return err
+	}
+	r, err := root.Open(".")
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	b, err := r.Stat()
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(a, b) {
+		return fmt.Errorf("replaced while being read: %w", ErrUntrusted)
+	}
+	return nil
 }

@@ -64,6 +64,9 @@ type Programs struct {
 	Foreground  string // execline's foreground: the CMD's waiter, the restart backoff's wait
 	Withstdinas string // execline's withstdinas: the watcher of the CMD's waiter
 	Execlineb   string // execlineb: runs s6-rc oneshots' up and down lines
+	// StopHandler is s6-svscan's SIGTERM handler: an execline script of
+	// the tarball that tells s6-svscan to exec stage3 (s6-svscanctl -b).
+	StopHandler string
 }
 
 // ExeclineBin holds execline's programs (foreground, wait, eltest, ...).
@@ -77,6 +80,7 @@ var DefaultPrograms = Programs{
 	Foreground:  ExeclineBin + "/foreground",
 	Withstdinas: ExeclineBin + "/withstdinas",
 	Execlineb:   "/usr/bin/execlineb",
+	StopHandler: "/usr/lib/ignity/SIGTERM",
 }
 
 // DefaultPath is the PATH given to everything ignity starts when the

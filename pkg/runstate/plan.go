@@ -13,11 +13,7 @@ import (
 // services in reverse order and runs the oneshots' down lines) and for
 // ignity status (dependencies, what a waiting service waits for), and the
 // state of each unit the ordered start has dealt with.
-const (
-	filePlan  = ".plan"  // JSON: []Unit
-	dirUnits  = ".units" // one file per unit: its UnitState
-	PlanLimit = 1 << 20  // bytes: a plan read back is at most this long
-)
+const PlanLimit = 1 << 20 // bytes: a plan read back is at most this long
 
 // Unit is one unit of the start plan, as the later stages need it.
 type Unit struct {
@@ -48,7 +44,7 @@ func (s State) SetPlan(units []Unit) error {
 	if err != nil {
 		return err
 	}
-	if err := s.replace(".", filePlan, b); err != nil {
+	if err := s.replace("", filePlan, readableFile, b); err != nil {
 		return fmt.Errorf("record the start plan: %w", err)
 	}
 	return nil
@@ -57,36 +53,18 @@ func (s State) SetPlan(units []Unit) error {
 // Plan reads the start plan; ok is false when the boot recorded none
 // (it did not get that far).
 func (s State) Plan() ([]Unit, bool, error) {
-	f, err := os.Open(s.path(filePlan))
+	b, err := s.readIn("", filePlan, PlanLimit)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("read the start plan: %w", err)
 	}
-	defer f.Close()
 	var units []Unit
-	if err := json.NewDecoder(&limited{f, PlanLimit}).Decode(&units); err != nil {
-		return nil, false, fmt.Errorf("read the start plan %s: %w", s.path(filePlan), err)
+	if err := json.Unmarshal(b, &units); err != nil {
+		return nil, false, fmt.Errorf("read the start plan %s: %w", filepath.Join(s.stateDir(), filePlan), err)
 	}
 	return units, true, nil
-}
-
-type limited struct {
-	f *os.File
-	n int
-}
-
-func (l *limited) Read(b []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errors.New("longer than the limit")
-	}
-	if len(b) > l.n {
-		b = b[:l.n]
-	}
-	n, err := l.f.Read(b)
-	l.n -= n
-	return n, err
 }
 
 // SetUnit records the state of the unit name, with an optional detail
@@ -96,7 +74,7 @@ func (s State) SetUnit(name string, st UnitState, detail string) error {
 	if detail != "" {
 		v += " " + strings.ReplaceAll(detail, "\n", " ")
 	}
-	if err := s.replace(dirUnits, name, []byte(v+"\n")); err != nil {
+	if err := s.replace(dirUnits, name, readableFile, []byte(v+"\n")); err != nil {
 		return fmt.Errorf("record the state of %s: %w", name, err)
 	}
 	return nil
@@ -105,7 +83,7 @@ func (s State) SetUnit(name string, st UnitState, detail string) error {
 // UnitOf reads the state of the unit name; ok is false when the ordered
 // start never recorded one.
 func (s State) UnitOf(name string) (st UnitState, detail string, ok bool) {
-	v, ok := s.read(filepath.Join(dirUnits, name))
+	v, ok := s.read(dirUnits, name)
 	if !ok {
 		return "", "", false
 	}

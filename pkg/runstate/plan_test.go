@@ -8,7 +8,7 @@ import (
 )
 
 func TestPlanAndUnits(t *testing.T) {
-	s := New(t.TempDir())
+	s := created(t)
 	if _, ok, err := s.Plan(); ok || err != nil {
 		t.Fatalf("Plan before SetPlan: ok %v err %v, want none", ok, err)
 	}
@@ -32,7 +32,7 @@ func TestPlanAndUnits(t *testing.T) {
 	if st, detail, ok := s.UnitOf("web"); !ok || st != UnitFailed || detail != "dependency init failed badly" {
 		t.Fatalf("UnitOf = %q %q %v", st, detail, ok)
 	}
-	if err := os.WriteFile(filepath.Join(s.dir, filePlan), []byte("[{"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(s.stateDir(), filePlan), []byte("[{"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Plan(); err == nil {

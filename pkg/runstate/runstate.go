@@ -2,22 +2,29 @@
 // other during a container's run: the stages (stage1, stage2, the CMD's
 // waiter, s6-svscan's signal handlers, stage3) and any later process of
 // the container that asks for a shutdown (a service's finish, a halt
-// command). They are separate process images, so the state lives in files
-// of the run directory (/run/ignity), hidden ones, since a directory for
-// them would be one more inode to create at every boot.
+// command). They are separate process images, so the state lives in
+// files: in /run/ignity/.state, a directory stage1 creates fresh at each
+// boot and that only /init's uid can write (see private.go for the rules
+// every access follows).
 //
 // What it holds, and the rules the API enforces:
 //
 //   - the boot record (Boot), written once by stage1 before s6-svscan
-//     runs: s6-svscan's pid, stage2's, and the parsed knobs. It is
-//     world-readable and holds nothing else of the environment, so that
-//     every later process, whatever its uid, reads the same configuration;
-//   - the shutdown reason: the first request wins, and only the first
-//     signals s6-svscan (SIGABRT: exec stage3 now);
-//   - the CMD's process group while it runs. A request records its reason
-//     before it looks for the group, and CmdStarted records the group
-//     before it looks for a reason: whichever comes second stops the CMD,
-//     so a CMD started during a shutdown never escapes it;
+//     runs: s6-svscan's pid, stage2's, and the parsed knobs. The plain
+//     knobs are readable by every uid, so that every later process reads
+//     the same configuration; the knobs that may hold a secret (a command
+//     line: IGNITY_STAGE2_HOOK, IGNITY_CMD_ARG0, IGNITY_LOGGING_SCRIPT)
+//     only by /init's uid;
+//   - in the reserved record (record.go), whose bytes are allocated at
+//     boot so that a full disk cannot lose them:
+//   - the shutdown reason: the first request wins. Every request tells
+//     s6-svscan to exec stage3 now (b on its control FIFO, what
+//     s6-svscanctl -b writes), even when the record cannot be written: a
+//     failure to record never keeps a stop from starting;
+//   - the CMD's process group while it runs, and whether it got its stop
+//     signal: whoever comes first of a request (early, so that the CMD,
+//     which may take the longest, starts stopping at once), CmdStarted (a
+//     CMD started during a shutdown) and stage3 sends it, once;
 //   - the container's exit status, written once: the first of the CMD's
 //     exit, a failed boot (and later writers) decides;
 //   - the first terminating signal that reached /init before s6-svscan
@@ -40,17 +47,8 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
-)
-
-// The state files, hidden in the run directory.
-const (
-	fileBoot   = ".boot"         // Boot: pids and knobs, written by stage1
-	fileReason = ".shutdown"     // why the container stops; first writer wins
-	fileCmd    = ".cmd-pgid"     // the CMD's process group while it runs
-	fileExit   = ".exit-status"  // the container's exit status; first writer wins
-	fileEarly  = ".early-signal" // a terminating signal caught before s6-svscan was ready
-	filePrefix = ".prefixer-pid" // the log prefixer's pid (IGNITY_LOG_PREFIX=1)
 )
 
 // Reasons recorded by ignity's own paths. A signal handler records the
@@ -59,8 +57,9 @@ const (
 	ReasonCmdExited  = "cmd exited"
 	ReasonBootFailed = "boot failed"
 	// ReasonSvscanExited is what stage3 records when nothing asked through
-	// this package: a user's s6-svscanctl -t, or s6-svscan's crash path.
-	ReasonSvscanExited = "s6-svscan exited"
+	// this package: SIGTERM (its handler only tells s6-svscan), a user's
+	// s6-svscanctl, s6-svscan's crash path.
+	ReasonSvscanExited = "SIGTERM or s6-svscan exited"
 )
 
 // State is the run state under one run directory.
@@ -81,6 +80,12 @@ func (s State) WithKill(kill func(pid int, sig unix.Signal) error) State {
 
 func (s State) path(name string) string { return filepath.Join(s.dir, name) }
 
+// svscanControl is s6-svscan's control FIFO: the scandir is
+// services-state in the run directory (layout.Scandir).
+func (s State) svscanControl() string {
+	return svc.ScanControl(filepath.Join(s.dir, "services-state"))
+}
+
 // Boot is what stage1 records for every later process.
 type Boot struct {
 	Svscan int      // s6-svscan's pid: stage1's own, kept across its exec
@@ -88,59 +93,84 @@ type Boot struct {
 	Knobs  []string // NAME=value, the knobs of the merged environment only
 }
 
-// WriteBoot records b, readable by every uid (it holds no secret: knobs
-// only, see config.Knobs).
+// PrivateKnobs are the knobs whose values may hold a secret: command
+// lines. The boot record that every uid reads leaves them out.
+var PrivateKnobs = []string{"IGNITY_STAGE2_HOOK", "IGNITY_CMD_ARG0", "IGNITY_LOGGING_SCRIPT"}
+
+func private(kv string) bool {
+	name, _, _ := strings.Cut(kv, "=")
+	for _, p := range PrivateKnobs {
+		if name == p {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteBoot records b: the pids and the plain knobs readable by every
+// uid, the PrivateKnobs by this uid only.
 func (s State) WriteBoot(b Boot) error {
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "svscan=%d\nstage2=%d\n", b.Svscan, b.Stage2)
+	var pub, priv bytes.Buffer
+	fmt.Fprintf(&pub, "svscan=%d\nstage2=%d\n", b.Svscan, b.Stage2)
 	for _, kv := range b.Knobs {
 		if strings.ContainsRune(kv, '\n') {
 			return fmt.Errorf("record the boot state: knob %q holds a newline", strings.SplitN(kv, "=", 2)[0])
 		}
-		buf.WriteString(kv + "\n")
+		if private(kv) {
+			priv.WriteString(kv + "\n")
+		} else {
+			pub.WriteString(kv + "\n")
+		}
 	}
-	if err := os.WriteFile(s.path(fileBoot), buf.Bytes(), 0o644); err != nil {
+	if err := s.replace("", fileSecret, privateFile, priv.Bytes()); err != nil {
 		return fmt.Errorf("record the boot state: %w", err)
 	}
-	// WriteFile's mode is masked by the umask; the record must be readable
-	// by every uid.
-	if err := os.Chmod(s.path(fileBoot), 0o644); err != nil {
+	if err := s.replace("", fileBoot, readableFile, pub.Bytes()); err != nil {
 		return fmt.Errorf("record the boot state: %w", err)
 	}
 	return nil
 }
 
-// ReadBoot reads what stage1 recorded.
+// bootLimit bounds what ReadBoot reads of each file.
+const bootLimit = 1 << 20
+
+// ReadBoot reads what stage1 recorded: the private knobs too when this
+// uid may read them.
 func (s State) ReadBoot() (Boot, error) {
-	f, err := os.Open(s.path(fileBoot))
+	name := filepath.Join(s.stateDir(), fileBoot)
+	pub, err := s.readIn("", fileBoot, bootLimit)
 	if err != nil {
 		return Boot{}, fmt.Errorf("read the boot state: %w", err)
 	}
-	defer f.Close()
 	var b Boot
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(pub))
 	for n := 1; sc.Scan(); n++ {
-		name, v, ok := strings.Cut(sc.Text(), "=")
+		k, v, ok := strings.Cut(sc.Text(), "=")
 		var err error
 		switch {
 		case !ok:
 			err = errors.New("want NAME=value")
-		case name == "svscan":
+		case k == "svscan":
 			b.Svscan, err = pid(v)
-		case name == "stage2":
+		case k == "stage2":
 			b.Stage2, err = pid(v)
 		default:
 			b.Knobs = append(b.Knobs, sc.Text())
 		}
 		if err != nil {
-			return Boot{}, fmt.Errorf("read the boot state: %s:%d: %w", f.Name(), n, err)
+			return Boot{}, fmt.Errorf("read the boot state: %s:%d: %w", name, n, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return Boot{}, fmt.Errorf("read the boot state: %w", err)
-	}
 	if b.Svscan == 0 {
-		return Boot{}, fmt.Errorf("read the boot state: %s: no svscan pid", f.Name())
+		return Boot{}, fmt.Errorf("read the boot state: %s: no svscan pid", name)
+	}
+	// Another uid cannot read the private knobs: it gets their defaults.
+	if priv, err := s.readIn("", fileSecret, bootLimit); err == nil {
+		for _, line := range strings.Split(strings.TrimSuffix(string(priv), "\n"), "\n") {
+			if line != "" {
+				b.Knobs = append(b.Knobs, line)
+			}
+		}
 	}
 	return b, nil
 }
@@ -157,45 +187,88 @@ func (s State) Config() (config.Config, error) {
 
 // RequestShutdown asks for the container to stop, for reason: the one way
 // ignity's own code starts a shutdown, from any process of the container.
-// The first request records its reason and makes s6-svscan exec stage3 at
-// once (SIGABRT, to the pid stage1 recorded); later ones change nothing.
-// Only the first signals: a second SIGABRT could reach stage3 while its
-// Go runtime starts, before its handlers are set, and Go's default for
-// SIGABRT is to crash. Either way the CMD's group, when it runs, gets its
-// stop signal now (StopCmd): it may take the longest to exit.
+// The first request's reason is recorded; later ones change nothing
+// there. Every request tells s6-svscan to exec stage3 now: b on its
+// control FIFO (a FIFO write needs no disk space), whether or not the
+// record could be written. Once s6-svscan has exec'd stage3, nobody reads
+// the FIFO, and a later request's b is dropped. The CMD's group, when it
+// runs and has not got its stop signal yet, gets it now: it may take the
+// longest to exit.
 func (s State) RequestShutdown(reason string) error {
-	first, err := s.writeOnce(fileReason, reason)
-	if err != nil {
-		return fmt.Errorf("request a shutdown (%s): %w", reason, err)
+	first := true
+	var pgid int
+	recErr := s.update(func(r *record) {
+		if r.reason != "" {
+			first = false
+		} else {
+			r.reason = reason
+		}
+		pgid = takeCmdStop(r)
+	})
+	var errs []error
+	if recErr != nil {
+		errs = append(errs, fmt.Errorf("request a shutdown (%s): record it: %w", reason, recErr))
 	}
-	errs := []error{s.StopCmd()}
-	if first {
-		b, err := s.ReadBoot()
-		if err == nil {
-			err = s.kill(b.Svscan, unix.SIGABRT)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("request a shutdown (%s): signal s6-svscan: %w", reason, err))
-		}
+	if err := svc.Send(s.svscanControl(), "b"); err != nil && first {
+		errs = append(errs, fmt.Errorf("request a shutdown (%s): tell s6-svscan: %w", reason, err))
+	}
+	if pgid != 0 {
+		errs = append(errs, s.sendStop(pgid))
 	}
 	return errors.Join(errs...)
 }
 
-// Stopping reports whether a shutdown was requested, and why.
+// takeCmdStop takes the once-flag of the CMD's stop signal: the group to
+// signal, or 0 when no CMD runs or it was signalled already.
+func takeCmdStop(r *record) int {
+	if r.cmd == 0 || r.stopped {
+		return 0
+	}
+	r.stopped = true
+	return r.cmd
+}
+
+// Stopping reports whether a shutdown was requested, and why. SIGTERM's
+// handler records nothing (it is no Go process: it only tells s6-svscan),
+// so a control FIFO that s6-svscan made and no longer reads counts too:
+// s6-svscan has exec'd stage3, which records its reason at once.
 func (s State) Stopping() (reason string, ok bool) {
-	return s.read(fileReason)
+	if r, err := s.load(); err == nil && r.reason != "" {
+		return r.reason, true
+	}
+	if s.svscanGone() {
+		return ReasonSvscanExited, true
+	}
+	return "", false
+}
+
+// svscanGone reports whether s6-svscan's control FIFO exists and has no
+// reader: s6-svscan made it at its start and read it until it exec'd its
+// finish. Before s6-svscan runs, the FIFO does not exist.
+func (s State) svscanGone() bool {
+	fd, err := unix.Open(s.svscanControl(), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(fd)
+	}
+	return err == unix.ENXIO
 }
 
 // ShutdownBegins is stage3's first step: it records ReasonSvscanExited
-// when nothing was asked through RequestShutdown (a user's s6-svscanctl
-// -t, s6-svscan's crash path), then returns the reason. Recording before
-// looking for the CMD's group is what lets CmdStarted stop a CMD that
-// stage3 would not see.
+// when nothing was asked through RequestShutdown (SIGTERM's handler, a
+// user's s6-svscanctl, s6-svscan's crash path), then returns the reason.
+// Recording before looking for the CMD's group is what lets CmdStarted
+// stop a CMD that stage3 would not see.
 func (s State) ShutdownBegins() (string, error) {
-	if _, err := s.writeOnce(fileReason, ReasonSvscanExited); err != nil {
-		return ReasonSvscanExited, fmt.Errorf("record the shutdown: %w", err)
+	reason := ReasonSvscanExited
+	err := s.update(func(r *record) {
+		if r.reason == "" {
+			r.reason = ReasonSvscanExited
+		}
+		reason = r.reason
+	})
+	if err != nil {
+		return reason, fmt.Errorf("record the shutdown: %w", err)
 	}
-	reason, _ := s.read(fileReason)
 	return reason, nil
 }
 
@@ -203,35 +276,49 @@ func (s State) ShutdownBegins() (string, error) {
 // requested meanwhile, the requester may have looked for the group before
 // it was recorded: the CMD is stopped here.
 func (s State) CmdStarted(pgid int) error {
-	if err := os.WriteFile(s.path(fileCmd), []byte(strconv.Itoa(pgid)+"\n"), 0o644); err != nil {
+	stop := 0
+	err := s.update(func(r *record) {
+		r.cmd, r.since, r.stopped = pgid, time.Now().UnixMilli(), false
+		if r.reason != "" {
+			stop = takeCmdStop(r)
+		}
+	})
+	if err != nil {
 		return fmt.Errorf("record the CMD's process group: %w", err)
 	}
-	if _, stopping := s.Stopping(); stopping {
-		return s.StopCmd()
+	if stop != 0 {
+		return s.sendStop(stop)
 	}
 	return nil
 }
 
 // CmdGroup is the CMD's process group while it runs.
 func (s State) CmdGroup() (int, bool) {
-	v, ok := s.read(fileCmd)
-	if !ok {
+	r, err := s.load()
+	if err != nil || r.cmd <= 0 {
 		return 0, false
 	}
-	n, err := pid(v)
-	return n, err == nil
+	return r.cmd, true
 }
 
 // StopCmd sends the CMD's group its stop signal, then SIGCONT should it
-// be stopped, when a CMD runs. The stop signal is IGNITY_CMD_STOP_SIGNAL
-// as stage1 recorded it (SIGTERM by default, and when the record cannot
-// be read), whatever signal started the shutdown: this is the one place
-// the CMD is told to stop.
+// be stopped, when a CMD runs and has not got it yet: the once-flag of
+// the record makes this the one stop signal it gets, whoever asks first.
 func (s State) StopCmd() error {
-	pgid, ok := s.CmdGroup()
-	if !ok {
+	pgid := 0
+	if err := s.update(func(r *record) { pgid = takeCmdStop(r) }); err != nil {
+		return fmt.Errorf("stop the CMD: %w", err)
+	}
+	if pgid == 0 {
 		return nil
 	}
+	return s.sendStop(pgid)
+}
+
+// sendStop sends the group pgid IGNITY_CMD_STOP_SIGNAL as stage1 recorded
+// it (SIGTERM by default, and when the record cannot be read), whatever
+// signal started the shutdown, then SIGCONT.
+func (s State) sendStop(pgid int) error {
 	sig := unix.SIGTERM
 	if cfg, err := s.Config(); err == nil && cfg.CmdStopSignal != 0 {
 		sig = cfg.CmdStopSignal
@@ -252,9 +339,14 @@ func (s State) SignalCmd(pgid int, sig unix.Signal) error {
 // was recorded first), forgets its group, and requests the shutdown, in
 // that order: stage3 reads a status before it looks for a group.
 func (s State) CmdExited(status int) error {
-	_, err := s.SetExitStatus(status)
-	if rm := os.Remove(s.path(fileCmd)); rm != nil && !errors.Is(rm, os.ErrNotExist) {
-		err = errors.Join(err, fmt.Errorf("forget the CMD's process group: %w", rm))
+	err := s.update(func(r *record) {
+		if r.exit < 0 {
+			r.exit = status
+		}
+		r.cmd = 0
+	})
+	if err != nil {
+		err = fmt.Errorf("record the exit status %d: %w", status, err)
 	}
 	return errors.Join(err, s.RequestShutdown(ReasonCmdExited))
 }
@@ -270,7 +362,12 @@ func (s State) BootFailed(status int) error {
 // SetExitStatus records the container's exit status unless one was
 // recorded first, and reports whether this one was.
 func (s State) SetExitStatus(status int) (bool, error) {
-	first, err := s.writeOnce(fileExit, strconv.Itoa(status))
+	first := false
+	err := s.update(func(r *record) {
+		if r.exit < 0 {
+			r.exit, first = status, true
+		}
+	})
 	if err != nil {
 		return false, fmt.Errorf("record the exit status %d: %w", status, err)
 	}
@@ -279,18 +376,18 @@ func (s State) SetExitStatus(status int) (bool, error) {
 
 // ExitStatus is the recorded exit status.
 func (s State) ExitStatus() (int, bool) {
-	v, ok := s.read(fileExit)
-	if !ok {
+	r, err := s.load()
+	if err != nil || r.exit < 0 {
 		return 0, false
 	}
-	n, err := strconv.Atoi(v)
-	return n, err == nil
+	return r.exit, true
 }
 
 // Outcome is the container's exit status at the end of stage3: the one
 // recorded; else the number in s6-overlay's exit code file (a finish wrote
-// it before an s6-svscanctl -t); else 137 when a CMD was running at the shutdown (cmdRan) and
-// never recorded one, since it was killed with everything else; else 0.
+// it before an s6-svscanctl -t); else 137 when a CMD was running at the
+// shutdown (cmdRan) and never recorded one, since it was killed with
+// everything else; else 0.
 func (s State) Outcome(cmdRan bool) int {
 	if n, ok := s.ExitStatus(); ok {
 		return n
@@ -308,7 +405,7 @@ func (s State) Outcome(cmdRan bool) int {
 // that prefixes the services' output (IGNITY_LOG_PREFIX=1), for stage3
 // to stop it after the services.
 func (s State) PrefixerStarted(pid int) error {
-	if err := os.WriteFile(s.path(filePrefix), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+	if err := s.update(func(r *record) { r.prefixer = pid }); err != nil {
 		return fmt.Errorf("record the log prefixer's pid: %w", err)
 	}
 	return nil
@@ -316,18 +413,22 @@ func (s State) PrefixerStarted(pid int) error {
 
 // Prefixer is the log prefixer's pid, when one was started.
 func (s State) Prefixer() (int, bool) {
-	v, ok := s.read(filePrefix)
-	if !ok {
+	r, err := s.load()
+	if err != nil || r.prefixer <= 0 {
 		return 0, false
 	}
-	n, err := pid(v)
-	return n, err == nil
+	return r.prefixer, true
 }
 
 // SetEarlySignal records sig, a terminating signal /init caught before
 // s6-svscan was ready, unless one was recorded first.
 func (s State) SetEarlySignal(sig unix.Signal) error {
-	if _, err := s.writeOnce(fileEarly, unix.SignalName(sig)); err != nil {
+	err := s.update(func(r *record) {
+		if r.early == "" {
+			r.early = unix.SignalName(sig)
+		}
+	})
+	if err != nil {
 		return fmt.Errorf("record the early %s: %w", unix.SignalName(sig), err)
 	}
 	return nil
@@ -335,24 +436,17 @@ func (s State) SetEarlySignal(sig unix.Signal) error {
 
 // EarlySignal is the name of the terminating signal /init caught before
 // s6-svscan was ready ("SIGTERM"), if any.
-func (s State) EarlySignal() (string, bool) { return s.read(fileEarly) }
-
-// writeOnce creates name with value unless it exists, and reports whether
-// it did: the first writer wins.
-func (s State) writeOnce(name, value string) (bool, error) {
-	f, err := os.OpenFile(s.path(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		return false, nil
+func (s State) EarlySignal() (string, bool) {
+	r, err := s.load()
+	if err != nil || r.early == "" {
+		return "", false
 	}
-	if err != nil {
-		return false, err
-	}
-	_, err = f.WriteString(value + "\n")
-	return true, errors.Join(err, f.Close())
+	return r.early, true
 }
 
-func (s State) read(name string) (string, bool) {
-	b, err := os.ReadFile(s.path(name))
+// read reads sub/name of the private state directory, trimmed.
+func (s State) read(sub, name string) (string, bool) {
+	b, err := s.readIn(sub, name, bootLimit)
 	if err != nil {
 		return "", false
 	}
@@ -370,21 +464,18 @@ func pid(v string) (int, error) {
 // CmdSince is when the CMD's group was recorded: its start, to within the
 // few microseconds between its spawn and CmdStarted.
 func (s State) CmdSince() (time.Time, bool) {
-	st, err := os.Stat(s.path(fileCmd))
-	if err != nil {
+	r, err := s.load()
+	if err != nil || r.cmd <= 0 {
 		return time.Time{}, false
 	}
-	return st.ModTime(), true
+	return millis(r.since)
 }
 
 // Services' restart history, kept by each service's finish (a transient
-// process per death) in .restarts/NAME, and the permanent failures, one
-// file per failed service in .failed/NAME holding why. Both are readable
-// by every uid: ignity status and ignity health read them.
-const (
-	dirRestarts = ".restarts"
-	dirFailed   = ".failed"
-)
+// process per death) in restarts/NAME of the private state directory, and
+// the permanent failures, one file per failed service in failed/NAME
+// holding why. Both are readable by every uid: ignity status and ignity
+// health read them.
 
 // Restarts is what ignity keeps of one service's deaths.
 type Restarts struct {
@@ -400,8 +491,8 @@ type Restarts struct {
 // Restarts reads the restart history of the service name; a service that
 // never died has none (ok false).
 func (s State) Restarts(name string) (Restarts, bool, error) {
-	p := filepath.Join(s.dir, dirRestarts, name)
-	b, err := os.ReadFile(p)
+	p := filepath.Join(s.stateDir(), dirRestarts, name)
+	b, err := s.readIn(dirRestarts, name, bootLimit)
 	if errors.Is(err, os.ErrNotExist) {
 		return Restarts{}, false, nil
 	}
@@ -457,7 +548,7 @@ func (s State) SetRestarts(name string, r Restarts) error {
 		buf.WriteString(strconv.FormatInt(unixMillis(t), 10))
 	}
 	buf.WriteByte('\n')
-	if err := s.replace(dirRestarts, name, buf.Bytes()); err != nil {
+	if err := s.replace(dirRestarts, name, readableFile, buf.Bytes()); err != nil {
 		return fmt.Errorf("record the restarts of %s: %w", name, err)
 	}
 	return nil
@@ -467,7 +558,7 @@ func (s State) SetRestarts(name string, r Restarts) error {
 // loop passed the limit), and why, for ignity status and health. s6 knows
 // it too: the service's finish exits 125, its permanent failure.
 func (s State) MarkFailed(name, why string) error {
-	if err := s.replace(dirFailed, name, []byte(why+"\n")); err != nil {
+	if err := s.replace(dirFailed, name, readableFile, []byte(why+"\n")); err != nil {
 		return fmt.Errorf("record the failure of %s: %w", name, err)
 	}
 	return nil
@@ -475,33 +566,16 @@ func (s State) MarkFailed(name, why string) error {
 
 // Failed reports whether the service name was marked failed, and why.
 func (s State) Failed(name string) (string, bool) {
-	return s.read(filepath.Join(dirFailed, name))
+	return s.read(dirFailed, name)
 }
 
 // ClearFailed forgets the failure of the service name: started again by
 // hand (s6-svc -u), it gets a fresh start.
 func (s State) ClearFailed(name string) error {
-	if err := os.Remove(filepath.Join(s.dir, dirFailed, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := s.remove(dirFailed, name); err != nil {
 		return fmt.Errorf("forget the failure of %s: %w", name, err)
 	}
 	return nil
-}
-
-// replace writes b as dir/name under the run directory, readable by
-// every uid, through a rename.
-func (s State) replace(dir, name string, b []byte) error {
-	d := filepath.Join(s.dir, dir)
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		return err
-	}
-	tmp := filepath.Join(d, "."+name+".new")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(d, name))
 }
 
 func unixMillis(t time.Time) int64 {

@@ -24,6 +24,14 @@ const (
 type signals struct {
 	mu   sync.Mutex
 	sent []string
+	fifo *svscanFifo
+	told string // what s6-svscan's FIFO got so far
+}
+
+// aborts counts the b commands (exec stage3) s6-svscan got.
+func (s *signals) aborts() int {
+	s.told += s.fifo.read()
+	return strings.Count(s.told, "b")
 }
 
 func (s *signals) kill(pid int, sig unix.Signal) error {
@@ -45,10 +53,49 @@ func (s *signals) count(what string) int {
 	return n
 }
 
+// svscanFifo stands in for s6-svscan's control FIFO: it counts the
+// commands written there.
+type svscanFifo struct{ fd int }
+
+func listen(t *testing.T, dir string) *svscanFifo {
+	t.Helper()
+	p := filepath.Join(dir, "services-state", ".s6-svscan", "control")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return &svscanFifo{fd}
+}
+
+// read returns what was written to the FIFO since the last read.
+func (f *svscanFifo) read() string {
+	b := make([]byte, 4096)
+	n, _ := unix.Read(f.fd, b)
+	return string(b[:max(n, 0)])
+}
+
+// created is a fresh state with its private directory, as stage1 makes it.
+func created(t *testing.T) State {
+	t.Helper()
+	st := New(t.TempDir())
+	if err := st.Create(); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func newState(t *testing.T) (State, *signals) {
 	t.Helper()
 	rec := &signals{}
-	st := New(t.TempDir()).WithKill(rec.kill)
+	st := created(t).WithKill(rec.kill)
+	rec.fifo = listen(t, st.dir)
 	if err := st.WriteBoot(Boot{Svscan: svscanPid, Stage2: stage2Pid, Knobs: []string{"IGNITY_VERBOSITY=2"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -60,14 +107,13 @@ func newState(t *testing.T) (State, *signals) {
 // stopped; s6-svscan is asked once by whoever asks through the API, and
 // not at all on the paths that bypass it (stage3 records those).
 func TestShutdownOrdering(t *testing.T) {
-	abort := fmt.Sprintf("%d:SIGABRT", svscanPid)
 	term := fmt.Sprintf("%d:SIGTERM", -cmdPgid)
 	for _, tr := range []struct {
 		name   string
 		start  func(st State) error
 		reason string
 		status int // -1: none recorded
-		abort  int // SIGABRTs to s6-svscan
+		abort  int // b commands to s6-svscan
 	}{
 		{"cmd exit", func(st State) error { return st.CmdExited(3) }, ReasonCmdExited, 3, 1},
 		{"SIGTERM handler", func(st State) error { return st.RequestShutdown("SIGTERM") }, "SIGTERM", -1, 1},
@@ -95,13 +141,21 @@ func TestShutdownOrdering(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				// A CMD that exited is not stopped: its group is gone.
-				wantTerm := tr.name != "cmd exit" || order == "before"
-				if got := rec.count(term) > 0; got != wantTerm {
-					t.Errorf("CMD's group got SIGTERM: %v, want %v (sent %q)", got, wantTerm, rec.sent)
+				// stage3 comes last, and stops the CMD too: it must not get
+				// a second stop signal.
+				if err := st.StopCmd(); err != nil {
+					t.Fatal(err)
 				}
-				if got := rec.count(abort); got != tr.abort {
-					t.Errorf("%d SIGABRT to s6-svscan, want %d (sent %q)", got, tr.abort, rec.sent)
+				// A CMD that exited is not stopped: its group is gone.
+				wantTerm := 1
+				if tr.name == "cmd exit" && order == "after" {
+					wantTerm = 0
+				}
+				if got := rec.count(term); got != wantTerm {
+					t.Errorf("CMD's group got SIGTERM %d times, want %d (sent %q)", got, wantTerm, rec.sent)
+				}
+				if got := rec.aborts(); got != tr.abort {
+					t.Errorf("%d b to s6-svscan, want %d", got, tr.abort)
 				}
 				if reason, ok := st.Stopping(); !ok || reason != tr.reason {
 					t.Errorf("Stopping() = %q, %v; want %q", reason, ok, tr.reason)
@@ -132,8 +186,8 @@ func TestFirstWriterWins(t *testing.T) {
 	if reason, _ := st.Stopping(); reason != ReasonCmdExited {
 		t.Errorf("reason %q, want the first, %q", reason, ReasonCmdExited)
 	}
-	if n := rec.count(fmt.Sprintf("%d:SIGABRT", svscanPid)); n != 1 {
-		t.Errorf("%d SIGABRT to s6-svscan, want 1: a second could crash a starting stage3", n)
+	if n := rec.aborts(); n != 3 {
+		t.Errorf("%d b to s6-svscan, want 3: every request tells it, should the first have died before it did", n)
 	}
 	if first, err := st.SetExitStatus(9); err != nil || first {
 		t.Errorf("SetExitStatus after one = %v, %v; want not written", first, err)
@@ -186,9 +240,24 @@ func TestBootRecord(t *testing.T) {
 	if err != nil || cfg.Verbosity != 2 {
 		t.Errorf("Config() = verbosity %d, %v; want 2", cfg.Verbosity, err)
 	}
-	fi, err := os.Stat(filepath.Join(st.dir, fileBoot))
+	fi, err := os.Stat(filepath.Join(st.stateDir(), fileBoot))
 	if err != nil || fi.Mode().Perm() != 0o644 {
 		t.Errorf("boot record mode %v, %v; want 0644 whatever the umask: every uid reads the knobs", fi.Mode(), err)
+	}
+	// A command line may hold a credential: only /init's uid reads it.
+	hook := Boot{Svscan: 1, Stage2: 2, Knobs: []string{"IGNITY_VERBOSITY=2", "IGNITY_STAGE2_HOOK=curl -u admin:hunter2 x"}}
+	if err := st.WriteBoot(hook); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := os.ReadFile(filepath.Join(st.stateDir(), fileBoot))
+	if err != nil || strings.Contains(string(pub), "hunter2") {
+		t.Errorf("the boot record every uid reads holds the stage2 hook: %q, %v", pub, err)
+	}
+	if fi, err := os.Stat(filepath.Join(st.stateDir(), fileSecret)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("private knobs mode %v, %v; want 0600", fi.Mode(), err)
+	}
+	if cfg, err := st.Config(); err != nil || cfg.Stage2Hook != "curl -u admin:hunter2 x" {
+		t.Errorf("Config() as the owner = hook %q, %v; want the hook back", cfg.Stage2Hook, err)
 	}
 	if err := st.WriteBoot(Boot{Svscan: 1, Knobs: []string{"USER=a\nb"}}); err == nil || !strings.Contains(err.Error(), `"USER"`) {
 		t.Errorf("a knob with a newline: %v, want an error naming USER", err)
@@ -198,18 +267,18 @@ func TestBootRecord(t *testing.T) {
 func TestBadBootRecord(t *testing.T) {
 	for _, tt := range []struct{ name, body, want string }{
 		{"missing", "", "no such file"},
-		{"bad pid", "svscan=x\n", ".boot:1: want a pid"},
-		{"no equals", "svscan=1\nnonsense\n", ".boot:2: want NAME=value"},
+		{"bad pid", "svscan=x\n", "boot:1: want a pid"},
+		{"no equals", "svscan=1\nnonsense\n", "boot:2: want NAME=value"},
 		{"no svscan", "stage2=3\n", "no svscan pid"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
+			st := created(t)
 			if tt.body != "" {
-				if err := os.WriteFile(filepath.Join(dir, fileBoot), []byte(tt.body), 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join(st.stateDir(), fileBoot), []byte(tt.body), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			_, err := New(dir).ReadBoot()
+			_, err := st.ReadBoot()
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("ReadBoot() = %v, want %q", err, tt.want)
 			}
@@ -251,7 +320,7 @@ func TestEarlySignalFirstWins(t *testing.T) {
 // TestSignalsRealProcess: the default kill reaches a real process group
 // through the recorded group, and a group already gone is no error.
 func TestSignalsRealProcess(t *testing.T) {
-	st := New(t.TempDir())
+	st := created(t)
 	pid, err := syscall.ForkExec("/bin/sleep", []string{"sleep", "60"}, &syscall.ProcAttr{Sys: &syscall.SysProcAttr{Setpgid: true}})
 	if err != nil {
 		t.Skipf("cannot start /bin/sleep: %v", err)
@@ -296,7 +365,8 @@ func TestStopCmdSignal(t *testing.T) {
 	} {
 		t.Run(tt.want, func(t *testing.T) {
 			rec := &signals{}
-			st := New(t.TempDir()).WithKill(rec.kill)
+			st := created(t).WithKill(rec.kill)
+			rec.fifo = listen(t, st.dir)
 			var knobs []string
 			if tt.knob != "" {
 				knobs = []string{tt.knob}
@@ -310,16 +380,16 @@ func TestStopCmdSignal(t *testing.T) {
 			if err := st.RequestShutdown("SIGTERM"); err != nil {
 				t.Fatal(err)
 			}
-			want := []string{fmt.Sprintf("%d:%s", -cmdPgid, tt.want), fmt.Sprintf("%d:SIGCONT", -cmdPgid), fmt.Sprintf("%d:SIGABRT", svscanPid)}
-			if fmt.Sprint(rec.sent) != fmt.Sprint(want) {
-				t.Errorf("sent %q, want %q", rec.sent, want)
+			want := []string{fmt.Sprintf("%d:%s", -cmdPgid, tt.want), fmt.Sprintf("%d:SIGCONT", -cmdPgid)}
+			if fmt.Sprint(rec.sent) != fmt.Sprint(want) || rec.aborts() != 1 {
+				t.Errorf("sent %q and %d b to s6-svscan, want %q and 1", rec.sent, rec.aborts(), want)
 			}
 		})
 	}
 }
 
 func TestPrefixer(t *testing.T) {
-	st := New(t.TempDir())
+	st := created(t)
 	if _, ok := st.Prefixer(); ok {
 		t.Fatal("a prefixer before one was recorded")
 	}
@@ -354,8 +424,8 @@ func TestHalt(t *testing.T) {
 	if reason, _ := st.Stopping(); reason != ReasonHalt {
 		t.Errorf("reason %q, want %q", reason, ReasonHalt)
 	}
-	if rec.count(fmt.Sprintf("%d:SIGABRT", svscanPid)) != 1 {
-		t.Errorf("signals %q, want one SIGABRT to s6-svscan", rec.sent)
+	if n := rec.aborts(); n != 1 {
+		t.Errorf("%d b to s6-svscan, want 1", n)
 	}
 	if err := st.CmdExited(143); err != nil {
 		t.Fatal(err)

@@ -30,8 +30,8 @@ func TestHandlers(t *testing.T) {
 		reason  string
 		scan    string // written to s6-svscan's control FIFO
 	}{
-		{"TERM with a CMD", "SIGTERM", true, []string{"-4321:SIGTERM", "-4321:SIGCONT", abortSvscan}, "SIGTERM", ""},
-		{"QUIT without a CMD", "SIGQUIT", false, []string{abortSvscan}, "SIGQUIT", ""},
+		{"TERM with a CMD", "SIGTERM", true, []string{"-4321:SIGTERM", "-4321:SIGCONT"}, "SIGTERM", "b"},
+		{"QUIT without a CMD", "SIGQUIT", false, nil, "SIGQUIT", "b"},
 		{"HUP with a CMD is forwarded", "SIGHUP", true, []string{"-4321:SIGHUP"}, "", ""},
 		{"HUP without a CMD rescans", "SIGHUP", false, nil, "", "an"},
 		{"WINCH with a CMD is forwarded", "SIGWINCH", true, []string{"-4321:SIGWINCH"}, "", ""},
@@ -65,7 +65,8 @@ func TestHandlers(t *testing.T) {
 // TestHandlerErrors: a handler that cannot do its job says so and exits
 // 111 (s6-svscan ignores it; the log is what the user sees).
 func TestHandlerErrors(t *testing.T) {
-	w := newWorld(t) // no /run/ignity: nothing can be recorded
+	w := newWorld(t)                 // no scandir: s6-svscan cannot be told
+	os.RemoveAll(w.sys.Layout.Run()) // nor anything recorded
 	if code := Shutdown(w.sys, "SIGTERM"); code != ExitSystem {
 		t.Errorf("Shutdown = %d, want %d", code, ExitSystem)
 	}

@@ -97,6 +97,10 @@ type world struct {
 	kills  []string   // "pid:SIGNAME"
 	// realKill also sends the signals kill records.
 	realKill bool
+	// svscan reads what was written to s6-svscan's control FIFO since the
+	// last read (booted makes it); told keeps it all.
+	svscan func() string
+	told   string
 }
 
 func newWorld(t *testing.T) *world {
@@ -132,6 +136,13 @@ func newWorld(t *testing.T) *world {
 	// The interpreter of the test scripts, as check.Program looks for it
 	// inside the root; the kernel runs the host's.
 	w.file(t, "/bin/sh", "", 0o755)
+	// The private state, as stage1's resetRun makes it.
+	if err := os.MkdirAll(w.sys.Layout.Run(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.state().Create(); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
@@ -157,6 +168,12 @@ func (w *world) host(p string) string { return filepath.Join(w.root, p) }
 func (w *world) killed(what string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if what == abortSvscan {
+		if w.svscan != nil {
+			w.told += w.svscan()
+		}
+		return strings.Contains(w.told, "b")
+	}
 	for _, k := range w.kills {
 		if k == what {
 			return true

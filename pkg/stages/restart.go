@@ -14,7 +14,7 @@ package stages
 //     the user's finish, then the container's exit status and shutdown;
 //     finish exits 125, s6's "do not restart";
 //  3. otherwise the death is counted: past the crash-loop limit the
-//     service is marked failed (runstate's .failed/NAME, and exit 125:
+//     service is marked failed (runstate's failed/NAME, and exit 125:
 //     s6's permanent failure); else the backoff is decided, and run is
 //     swapped for the wrapper when the next start must wait;
 //  4. the user's finish, with s6's four arguments, within its own

@@ -19,6 +19,7 @@ import (
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/services"
+	earlysig "github.com/ignity/ignity/pkg/stages/early"
 	"golang.org/x/sys/unix"
 )
 
@@ -156,13 +157,17 @@ func (b *stage1) loadEnv() error {
 }
 
 // resetRun empties /run/ignity, which may hold a previous run's state
-// (docker restart keeps the container's filesystem), and recreates its
-// directories. /run/ignity itself may be a mount point: it is kept.
+// (docker restart keeps the container's filesystem) or anything another
+// uid put there (os.RemoveAll removes symlinks, never follows them), and
+// recreates its directories: first the private state directory, which
+// nothing found at boot can be. /run/ignity itself may be a mount point:
+// it is kept.
 func (b *stage1) resetRun() error {
 	run := b.sys.Layout.Run()
 	err := os.MkdirAll(run, 0o755)
 	var entries []os.DirEntry
 	if err == nil {
+		b.stickRun(run)
 		entries, err = os.ReadDir(run)
 	}
 	for _, e := range entries {
@@ -171,12 +176,31 @@ func (b *stage1) resetRun() error {
 		}
 	}
 	if err == nil {
+		err = b.st.Create()
+	}
+	if err == nil {
 		err = os.MkdirAll(b.sys.Layout.SvscanDir(), 0o755)
 	}
 	if err != nil {
 		return fmt.Errorf("%w\n%s must be writable: with a read-only root, mount a tmpfs there (docker run --read-only --tmpfs %s)", err, run, run)
 	}
 	return nil
+}
+
+// stickRun sets the sticky bit of /run/ignity when other uids may write
+// it (1777 under docker run --tmpfs, 0777 as a Kubernetes emptyDir, 0775
+// root:0 with the installer) and this process may change its mode: then
+// no other uid can remove or rename the entries /init makes there, as in
+// /tmp. Where it cannot (a non-root /init in a directory root owns), the
+// private state directory still refuses what another uid made.
+func (b *stage1) stickRun(run string) {
+	fi, err := os.Stat(run)
+	if err != nil || fi.Mode().Perm()&0o022 == 0 || fi.Mode()&os.ModeSticky != 0 {
+		return
+	}
+	if err := os.Chmod(run, fi.Mode().Perm()|os.ModeSticky); err != nil {
+		b.log.Debug("init", "%s (mode %#o) is writable by other uids and its sticky bit cannot be set: %v", run, fi.Mode().Perm(), err)
+	}
 }
 
 // startStage2 starts stage2 now, so that its runtime comes up while this
@@ -244,15 +268,20 @@ func (b *stage1) stopBound() error {
 // noexec tmpfs (docker run --tmpfs's default), and cost one exec, no
 // interpreter. One symlink, hard-linked under the other names: a link is
 // a directory entry, not a new inode.
+//
+// SIGTERM's handler is no Go process but the tarball's execline script
+// (layout.Programs.StopHandler), linked the same way: one pid and one
+// thread, which tells s6-svscan to exec stage3 through its control FIFO.
+// A stop then needs no spare thread before stage3, itself exec'd by PID 1.
 func (b *stage1) seedScandir() error {
 	dir := b.sys.Layout.SvscanDir()
 	first := filepath.Join(dir, "finish")
 	if err := os.Symlink(b.sys.Exe, first); err != nil {
 		return err
 	}
-	var errs []error
+	errs := []error{os.Symlink(b.sys.Programs.StopHandler, filepath.Join(dir, "SIGTERM"))}
 	for name := range handlers {
-		if name != "finish" {
+		if name != "finish" && name != "SIGTERM" {
 			errs = append(errs, os.Link(first, filepath.Join(dir, name)))
 		}
 	}
@@ -323,10 +352,15 @@ type early struct {
 	first unix.Signal // the first terminating signal, 0 if none yet
 }
 
+// catchEarly reads the signals taken since the process's first init
+// function (package early), or takes them now when it took none (tests).
 func catchEarly(log *console.Logger) *early {
 	e := &early{}
-	c := make(chan os.Signal, 16)
-	signal.Notify(c, append(append([]os.Signal{}, terminatingSignals...), droppedSignals...)...)
+	c := earlysig.Signals()
+	if c == nil {
+		c = make(chan os.Signal, 16)
+		signal.Notify(c, append(append([]os.Signal{}, terminatingSignals...), droppedSignals...)...)
+	}
 	go func() {
 		for s := range c {
 			e.receive(s.(unix.Signal), log)

@@ -32,7 +32,7 @@ func TestStepOrder(t *testing.T) {
 	}{
 		{"stage1", (&stage1{}).steps(), "become a subreaper unless PID 1 → give scripts /bin/execlineb → check the configuration → load the env files → reset /run/ignity → make s6-overlay's paths → start stage2 → record the boot state → write the envdir → apply the perms → warn when a stop may outlast docker stop → seed the scandir → hand the early signals over → exec s6-svscan"},
 		{"stage2", (&stage2{}).steps(), "wait until s6-svscan is ready → read the boot state → replay an early signal → run the stage2 hook → apply fix-attrs.d → copy the scripts and services into /run/ignity → read the service definitions and plan their start → run the init scripts → install the services → start the dependents as their dependencies start → wait for the services → start the CMD"},
-		{"stage3", (&stage3{}).steps(), "catch every signal → read the configuration → record the shutdown → stop the CMD, or the boot → run the finalize scripts while the services stop → sync the disks → stop the log prefixer, once the services are down → send every process SIGTERM → send every process SIGKILL → read s6-overlay's exit code file"},
+		{"stage3", (&stage3{}).steps(), "catch every signal → read the configuration → record the shutdown → stop the CMD, or the boot → read the environment of the finalize scripts → run the finalize scripts while the services stop → sync the disks → stop the log prefixer, once the services are down → send every process SIGTERM → send every process SIGKILL → read s6-overlay's exit code file"},
 	} {
 		if got := names(tt.steps); got != tt.want {
 			t.Errorf("%s steps:\n got %s\nwant %s", tt.stage, got, tt.want)
@@ -80,11 +80,15 @@ func TestStage1(t *testing.T) {
 	if v, err := os.ReadFile(w.host("/run/ignity/envs/APP_MODE")); err != nil || string(v) != "prod" {
 		t.Errorf("envdir APP_MODE = %q, %v", v, err)
 	}
-	for _, h := range []string{"finish", "crash", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH"} {
+	for _, h := range []string{"finish", "crash", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH"} {
 		target, err := os.Readlink(filepath.Join(w.sys.Layout.SvscanDir(), h))
 		if err != nil || target != w.sys.Exe {
 			t.Errorf(".s6-svscan/%s -> %q, %v; want the binary", h, target, err)
 		}
+	}
+	// SIGTERM's handler is no Go process: the tarball's execline script.
+	if target, err := os.Readlink(filepath.Join(w.sys.Layout.SvscanDir(), "SIGTERM")); err != nil || target != w.sys.Programs.StopHandler {
+		t.Errorf(".s6-svscan/SIGTERM -> %q, %v; want %s", target, err, w.sys.Programs.StopHandler)
 	}
 	// stage2 was started, and ends once the ready pipe's last writer is
 	// gone (the stubbed s6-svscan never writes).
@@ -111,6 +115,7 @@ func TestStage1Failures(t *testing.T) {
 			w.file(t, "/etc/ignity/init/10-plain", "#!/bin/sh\n", 0o644)
 		}, ExitUsage, "ignity: error: /etc/ignity/init/10-plain: not executable"},
 		{"run not writable", func(t *testing.T, w *world) {
+			os.RemoveAll(w.host("/run/ignity"))
 			w.file(t, "/run/ignity", "a file, not a directory", 0o644)
 		}, ExitSystem, "must be writable"},
 	} {

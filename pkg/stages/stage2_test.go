@@ -29,11 +29,21 @@ func booted(t *testing.T, w *world, knobs ...string) (ready *os.File, scan func(
 	if err := w.state().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
 		t.Fatal(err)
 	}
-	scan = fifoReader(t, filepath.Join(w.sys.Layout.SvscanDir(), "control"))
+	raw := fifoReader(t, filepath.Join(w.sys.Layout.SvscanDir(), "control"))
+	w.svscan = raw
+	scan = func() string {
+		s := raw()
+		w.mu.Lock()
+		w.told += s
+		w.mu.Unlock()
+		return s
+	}
 	return readyPipe(t, true), scan
 }
 
-var abortSvscan = fmt.Sprintf("%d:SIGABRT", fakeSvscan)
+// abortSvscan stands, in w.killed, for b on s6-svscan's control FIFO:
+// exec stage3 now.
+const abortSvscan = "s6-svscan told b"
 
 // TestStage2 runs a whole boot: init scripts in order, services into the
 // scandir, the scan request, then the CMD and the exec of its waiter.
@@ -57,8 +67,9 @@ func TestStage2(t *testing.T) {
 	}
 	w.wantLog(t, "[supervisor/init] Executing environment init scripts", "[supervisor/init] Environment init scripts executed",
 		"[supervisor/service] Starting services", "[supervisor/service] Services started")
-	if got := scan(); got != "a" {
-		t.Errorf("s6-svscan got %q, want a scan request", got)
+	// The scan request, then b: the stubbed exec of the waiter failed the boot.
+	if got := scan(); got != "ab" {
+		t.Errorf("s6-svscan got %q, want a scan request, then b", got)
 	}
 	scandir := w.sys.Layout.Scandir()
 	if b, err := os.ReadFile(filepath.Join(scandir, "web", "timeout-kill")); err != nil || string(b) != "5000\n" {
@@ -118,7 +129,9 @@ func TestStage2Stops(t *testing.T) {
 		}, nil, ExitUsage, ExitUsage, "service /etc/ignity/services/broken", true},
 		{"no CMD", func(t *testing.T, w *world) {}, nil, 0, -1, "[supervisor/service] Services started", false},
 		{"shutdown requested during the boot", func(t *testing.T, w *world) {
-			w.file(t, "/etc/ignity/init/10-halt", "#!/bin/sh\necho halt > "+w.host("/run/ignity/.shutdown")+"\n", 0o755)
+			// A request as another process would make it: the reason in
+			// the record, in place (sed keeps its length).
+			w.file(t, "/etc/ignity/init/10-halt", "#!/bin/sh\nsed -i 's/^reason=    /reason=halt/' "+w.host("/run/ignity/.state/record")+"\n", 0o755)
 			w.file(t, "/etc/ignity/init/20-never", "#!/bin/sh\ntouch "+w.host("/never")+"\n", 0o755)
 		}, []string{"true"}, 0, -1, "", false},
 	} {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
+	earlysig "github.com/ignity/ignity/pkg/stages/early"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
@@ -48,6 +50,7 @@ func (d *stage3) steps() []step {
 		{"read the configuration", d.readConfig},
 		{"record the shutdown", d.record},
 		{"stop the CMD, or the boot", d.stopCmd},
+		{"read the environment of the finalize scripts", d.readEnv},
 		{"run the finalize scripts while the services stop", d.stopServices},
 		{"sync the disks", d.sync},
 		{"stop the log prefixer, once the services are down", d.stopPrefixer},
@@ -69,6 +72,7 @@ type stage3 struct {
 	reason string
 	stage2 int  // pid
 	cmdRan bool // a CMD was running when the shutdown began
+	cmd    int  // its process group
 	// killBy is when the last phase, the remaining processes' grace,
 	// ends: IGNITY_KILL_GRACETIME after it begins, which is when the log
 	// prefixer is told to stop, so that its drain fits the bound.
@@ -77,24 +81,25 @@ type stage3 struct {
 
 // catchSignals: as PID 1 a signal with no handler is dropped, but Go
 // installs handlers that exit, and leaves the stop signals at their
-// default, which stops a stage3 that is not PID 1: catch them all, and
-// ignore what arrives. (Catching, not ignoring: children must get default
-// dispositions.) Then the reaper, the one caller of wait4(-1).
+// default, which stops a stage3 that is not PID 1: catch them all, from
+// the first init function on (package early), and ignore what arrives:
+// nothing reads the channel, and os/signal drops what does not fit, so no
+// goroutine (and no thread) is spent on it. (Catching, not ignoring:
+// children must get default dispositions.) Then the reaper, the one
+// caller of wait4(-1).
 func (d *stage3) catchSignals() error {
-	sigs := make(chan os.Signal, 16)
+	sigs := earlysig.Signals()
+	if sigs == nil {
+		sigs = make(chan os.Signal, 1)
+	}
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGHUP, unix.SIGABRT,
 		unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
-	go func() {
-		for range sigs {
-		}
-	}()
 	d.reaper = proc.NewReaper()
 	return nil
 }
 
-// readConfig reads the knobs stage1 recorded, and the merged environment
-// the finalize scripts get. Neither failing may stop the shutdown: the
-// defaults and this process's environment stand in.
+// readConfig reads the knobs stage1 recorded. Failing may not stop the
+// shutdown: the defaults stand in.
 func (d *stage3) readConfig() error {
 	d.cfg = config.Default()
 	boot, err := d.st.ReadBoot()
@@ -103,14 +108,23 @@ func (d *stage3) readConfig() error {
 		d.cfg, err = config.Parse(boot.Knobs)
 	}
 	d.log.SetLevel(d.cfg.Verbosity)
-	envs, envErr := envload.ReadDir(d.sys.Layout.RunEnvs())
-	if envErr != nil {
-		envs = os.Environ()
-	}
-	d.env = layout.ChildEnv(envs)
 	if err != nil {
 		return fmt.Errorf("%w: shutting down with the default knobs", err)
 	}
+	return nil
+}
+
+// readEnv reads the merged environment the finalize scripts get, after
+// the CMD was told to stop. An envdir that is missing, or that another
+// uid could have made or changed (envload.ReadDir checks its owner), is
+// not used: this process's environment, the container's, stands in.
+func (d *stage3) readEnv() error {
+	envs, err := envload.ReadDir(d.sys.Layout.RunEnvs())
+	if err != nil {
+		d.env = layout.ChildEnv(os.Environ())
+		return fmt.Errorf("%w: the finalize scripts get the container's environment", err)
+	}
+	d.env = layout.ChildEnv(envs)
 	return nil
 }
 
@@ -121,13 +135,14 @@ func (d *stage3) record() error {
 	return err
 }
 
-// stopCmd asks the CMD to exit; without one, it stops the boot if it is
-// still going. Once the CMD runs, stage2's pid is its waiter, then
-// cmd-exit, a Go program that a SIGTERM would kill before it records the
-// status: it is left alone.
+// stopCmd asks the CMD to exit, unless a request did already (the CMD
+// gets its stop signal once: runstate keeps the flag); without one, it
+// stops the boot if it is still going. Once the CMD runs, stage2's pid is
+// its waiter, then cmd-exit, a Go program that a SIGTERM would kill
+// before it records the status: it is left alone.
 func (d *stage3) stopCmd() error {
-	if _, ok := d.st.CmdGroup(); ok {
-		d.cmdRan = true
+	if pgid, ok := d.st.CmdGroup(); ok {
+		d.cmdRan, d.cmd = true, pgid
 		return d.st.StopCmd()
 	}
 	if d.stage2 != 0 {
@@ -292,8 +307,8 @@ func (d *stage3) stopPrefixer() error {
 
 func (d *stage3) terminate() error {
 	d.log.Info("finalize", "Sending all processes the termination signals")
-	proc.SignalAll(unix.SIGTERM)
-	proc.SignalAll(unix.SIGCONT)
+	d.signalAll(unix.SIGTERM)
+	d.signalAll(unix.SIGCONT)
 	if d.killBy.IsZero() {
 		d.killBy = time.Now().Add(d.cfg.KillGrace)
 	}
@@ -301,6 +316,42 @@ func (d *stage3) terminate() error {
 		d.log.Debug("finalize", "processes left after IGNITY_KILL_GRACETIME")
 	}
 	return nil
+}
+
+// signalAll sends sig to every process (proc.SignalAll), but for the
+// CMD's group when a CMD ran: it got its stop signal once already, and a
+// second one is what makes many servers (Kubernetes' SetupSignalHandler,
+// Node's) exit at once instead of finishing their graceful stop. It gets
+// SIGKILL at the bound.
+func (d *stage3) signalAll(sig unix.Signal) {
+	if d.cmd == 0 || !groupAlive(d.cmd) {
+		proc.SignalAll(sig)
+		return
+	}
+	pids := proc.Descendants(os.Getpid())
+	if os.Getpid() == 1 {
+		pids = allPids()
+	}
+	for _, pid := range pids {
+		if st, err := proc.ReadStat(pid); err == nil && st.PGRP != d.cmd && pid != os.Getpid() {
+			unix.Kill(pid, sig)
+		}
+	}
+}
+
+// groupAlive reports whether the process group pgid has a member.
+func groupAlive(pgid int) bool { return unix.Kill(-pgid, 0) == nil }
+
+// allPids lists every process of the namespace.
+func allPids() []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (d *stage3) kill() error {

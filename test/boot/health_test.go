@@ -100,7 +100,7 @@ func TestHealthCrashLoop(t *testing.T) {
 		boottest.Script(t, r, "/etc/ignity/services/crash/run", "#!/bin/sh\nexit 1\n")
 		boottest.Script(t, r, "/etc/ignity/services/fine/run", "#!/bin/sh\nexec sleep 1000\n")
 		res := r.Boot(t, harness.Options{Timeout: 20 * time.Second, Env: boottest.Env("IGNITY_SERVICE_MAX_DEATHS=2", "IGNITY_RESTART_BACKOFF_MAX=0")}, "/init", "sh", "-c", `
-			i=0; while [ ! -e /run/ignity/.failed/crash ]; do i=$((i+1)); [ $i -gt 1500 ] && exit 99; sleep 0.01; done
+			i=0; while [ ! -e /run/ignity/.state/failed/crash ]; do i=$((i+1)); [ $i -gt 1500 ] && exit 99; sleep 0.01; done
 			s6-svwait -D -t 5000 /run/ignity/services-state/crash
 			`+probe+`; echo "health=$?"
 			echo "JSON $(ignity status --json)"`)

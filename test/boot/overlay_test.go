@@ -175,7 +175,7 @@ func TestOverlayVariables(t *testing.T) {
 				boottest.Script(t, r, "/etc/cont-init.d/10-fails", "#!/bin/sh\ns6-cat /not/shipped\nexit 3\n")
 				boottest.Script(t, r, "/etc/cont-finish.d/10-slow", "#!/bin/sh\nexec sleep 10\n")
 				boottest.Script(t, r, "/usr/local/bin/entry", "#!/bin/sh\necho \"entry got: $*\"\n"+boottest.WaitFor("/run/ignity/svc")+
-					"echo \"service saw: $(cat /run/ignity/svc)\"\ngrep -E 'MAXTIME|STAGE2_FAILS|GRACETIME' /run/ignity/.boot\n")
+					"echo \"service saw: $(cat /run/ignity/svc)\"\ngrep -E 'MAXTIME|STAGE2_FAILS|GRACETIME' /run/ignity/.state/boot\n")
 				// A service without with-env: S6_KEEP_ENV gives it the merged environment.
 				boottest.Script(t, r, "/etc/ignity/services/app/run", "#!/bin/sh\necho \"FROM_FILE=$FROM_FILE\" > /run/ignity/svc.tmp && mv /run/ignity/svc.tmp /run/ignity/svc\nexec sleep 1000\n")
 				opts := ro.opts

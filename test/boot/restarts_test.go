@@ -203,7 +203,7 @@ exec sleep 100
 // seedBackoff is an init script that records four short runs of crash,
 // so that its next death waits 30 s (IGNITY_RESTART_BACKOFF_AFTER=0: 2^5
 // s, capped at IGNITY_RESTART_BACKOFF_MAX).
-const seedBackoff = "#!/bin/sh\nmkdir -p /run/ignity/.restarts\nprintf 'deaths=4\\nshort=4\\n' > /run/ignity/.restarts/crash\n"
+const seedBackoff = "#!/bin/sh\nmkdir -p /run/ignity/.state/restarts\nprintf 'deaths=4\\nshort=4\\n' > /run/ignity/.state/restarts/crash\n"
 
 // TestStopDuringBackoff: docker stop (SIGTERM to PID 1) and s6-svscanctl
 // -t while a service waits 30 s to restart end as fast as a stop without
@@ -263,8 +263,8 @@ func TestCrashLoopMarkedFailed(t *testing.T) {
 				}
 				d := "/run/ignity/services-state/crash"
 				res := r.Boot(t, harness.Options{Timeout: 20 * time.Second, Env: boottest.Env(tt.env...)}, "/init", "sh", "-c",
-					`i=0; while [ ! -e /run/ignity/.failed/crash ]; do i=$((i+1)); [ $i -gt 1500 ] && exit 99; sleep 0.01; done
-					s6-svwait -D -t 5000 `+d+`; echo "failed: $(cat /run/ignity/.failed/crash)"; s6-svstat `+d+`; sleep 1.5; echo "starts: $(wc -l < /tmp/starts)"`)
+					`i=0; while [ ! -e /run/ignity/.state/failed/crash ]; do i=$((i+1)); [ $i -gt 1500 ] && exit 99; sleep 0.01; done
+					s6-svwait -D -t 5000 `+d+`; echo "failed: $(cat /run/ignity/.state/failed/crash)"; s6-svstat `+d+`; sleep 1.5; echo "starts: $(wc -l < /tmp/starts)"`)
 				boottest.WantExit(t, res, 0)
 				n := strconv.Itoa(tt.deaths)
 				boottest.WantOutput(t, res, "service crash died "+n+" times within 60 s", "marked failed", "failed: died "+n+" times", "starts: "+n+"\n", "down (exitcode 1)")

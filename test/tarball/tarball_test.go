@@ -320,6 +320,7 @@ func testExpectedEntries(t *testing.T, a arch) {
 		{libDir + "libs6.so.2.13", "", true},
 		{libDir + "libexecline.so.2.9", "", true},
 		{"usr/lib/ignity/MANIFEST", "", false},
+		{"usr/lib/ignity/SIGTERM", "", false},
 		{"usr/src/install-ignity.sh", "", false},
 	}
 	for _, tt := range tests {
