@@ -239,7 +239,7 @@ func (f *finish) backoff(r *runstate.Restarts) {
 // save records r, and sets run to the wrapper when the next start waits.
 func (f *finish) save(r runstate.Restarts, wait bool) error {
 	// A prefixed service's run stays ignity's, which redirects its output.
-	return errors.Join(f.st.SetRestarts(f.name, r), svc.SetRunWrapped(".", f.sys.Exe, wait || logprefix.Prefixed(".")))
+	return errors.Join(f.st.SetRestarts(f.name, r), svc.SetRunWrapped(".", f.sys.Exe, wait || logprefix.Prefixed(".") || funnelled(".")))
 }
 
 // cleanup stops what the dead run left in its process group pgid:
@@ -356,6 +356,10 @@ func ServiceRun(sys System, args []string) int {
 			log.Error(fmt.Errorf("run of %s: %w", name, err))
 			return ExitSystem
 		}
+	}
+	if err := funnelRedirect(); err != nil {
+		log.Error(fmt.Errorf("run of %s: %w", name, err))
+		return ExitSystem
 	}
 	argv := user
 	path := user[0]
