@@ -21,7 +21,9 @@ import (
 func Preboot(l layout.Layout, cfg config.Config, log *console.Logger) error {
 	log.Info("perm", "Applying ownership & permissions fixes")
 	root := os.Geteuid() == 0
-	if !root && !preparedFor(l, cfg, os.Geteuid()) {
+	// Said only when the configuration asks for an account to create: a
+	// USER image (USER www-data) without USER/USERMAP_* is fine as it is.
+	if !root && !preparedFor(l, cfg, os.Geteuid()) && (cfg.User != "root" || cfg.UID != 0 || cfg.GID != 0) {
 		log.Warn("running as uid %d, not root and not the image's prepared user (USER=%s, USERMAP_UID=%d): user creation and ownership changes are skipped, perms fixes apply where this uid may make them (prepare the image with RUN preboot and USER)", os.Geteuid(), cfg.User, cfg.UID)
 	}
 	if root {

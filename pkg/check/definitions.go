@@ -38,6 +38,9 @@ func (c *checker) definitions(bundleDir string) {
 				c.line(s.DownFrom, s.Down)
 			}
 		}
+		if s.Source == services.ServicesD {
+			c.v2Modes(from)
+		}
 		if unused[s.Name] {
 			c.notRun(from)
 		}
