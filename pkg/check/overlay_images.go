@@ -108,7 +108,11 @@ func (c *checker) v2NonRoot() {
 		return
 	}
 	for _, p := range []string{"/var/run/s6", "/run/s6"} {
-		st, err := os.Lstat(c.im.host(p))
+		res, err := c.im.resolve(p, false)
+		if err != nil {
+			continue
+		}
+		st, err := os.Lstat(c.im.host(res))
 		if err != nil {
 			continue
 		}

@@ -312,3 +312,39 @@ func TestOverlayQuietDefaults(t *testing.T) {
 		}
 	})
 }
+
+// TestOverlayV2BuildSteps: what v2 images' builds do to s6-overlay's own
+// files works on ignity's: behance's chmod and sed of
+// /etc/s6/init/init-stage2-fixattrs.txt (ignity ships a file there that
+// it never reads), and its non-root preparation, chown -R USER
+// /var/run/s6, which ignity check names with what ignity needs instead.
+func TestOverlayV2BuildSteps(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		f := "/etc/s6/init/init-stage2-fixattrs.txt"
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/bin/sh", "-c",
+			"chmod 0644 "+f+" && sed -i -e 's|^/var/run/s6 .*||' "+f+" && chown -h 33 /run/s6 && echo build-ok")
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "build-ok")
+		boottest.Script(t, r, "/etc/services.d/web/run", "#!/bin/sh\nexec sleep 100\n")
+		res = r.Boot(t, harness.Options{Timeout: boottest.Short}, "/usr/bin/ignity", "check")
+		boottest.WantOutput(t, res, "warning: /var/run/s6: owned by uid 33", "RUN chown 33 /run/ignity")
+	})
+}
+
+// TestOverlayLoggingScriptFromEnvdir: a cont-init.d script writes
+// S6_LOGGING_SCRIPT into the container environment during the boot, as
+// s6-overlay images do: logutil-service follows it (here without the
+// default's T, so no timestamp).
+func TestOverlayLoggingScriptFromEnvdir(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.Script(t, r, "/etc/cont-init.d/10-log", "#!/bin/sh\nprintf 'n3 s100000' > /run/s6/container_environment/S6_LOGGING_SCRIPT\n")
+		boottest.Script(t, r, "/etc/services.d/web/run", "#!/bin/sh\necho hello-log\nexec sleep 1000\n")
+		boottest.Script(t, r, "/etc/services.d/web/log/run", "#!/bin/sh\nexec logutil-service /var/log/web\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			`i=0; until grep -q hello-log /var/log/web/current 2>/dev/null; do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done; echo logged`)
+		boottest.WantExit(t, res, 0)
+		if cur := boottest.Read(t, r, "/var/log/web/current"); cur != "hello-log\n" {
+			t.Errorf("current = %q, want hello-log alone (the envdir's S6_LOGGING_SCRIPT has no T)", cur)
+		}
+	})
+}
