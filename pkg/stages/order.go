@@ -122,7 +122,19 @@ const (
 	// of its producers, a symlink to it, their stdout.
 	funnelIn  = ".ignity-funnel"
 	funnelOut = ".ignity-feeds"
+	// pwdFile holds the path an s6-overlay service is told it runs in
+	// (PWD): see overlayPwd.
+	pwdFile = ".ignity-pwd"
 )
+
+// overlayPwd is the working directory an s6-overlay service is shown, as
+// s6-overlay's own path to its service dir: linuxserver's with-contenv
+// applies UMASK only when `pwd` prints /run/s6/services/*,
+// /run/s6/legacy-services/* or /run/s6-rc*/servicedirs/svc-*. ignity's
+// scandir is /run/ignity/services-state, which /run/s6/services leads
+// to: the shell's pwd prints PWD when PWD names the directory it runs in,
+// so ignity's run wrapper sets it (ServiceRun).
+func overlayPwd(name string) string { return "/run/s6/services/" + name }
 
 // prepareUnit readies the service dir dir of the longrun name before it
 // goes into the scandir: when it waits for dependencies, down (unless an
@@ -134,7 +146,12 @@ func (b *stage2) prepareUnit(name, dir string) error {
 	if !ok || u.Type != services.Longrun {
 		return nil
 	}
-	if u.Feeds != "" || u.Fed {
+	if u.Source != services.Ignity {
+		if err := os.WriteFile(filepath.Join(dir, pwdFile), []byte(overlayPwd(name)), 0o644); err != nil {
+			return err
+		}
+	}
+	if u.Feeds != "" || u.Fed || u.Source != services.Ignity {
 		if err := svc.SetRunWrapped(dir, b.sys.Exe, true); err != nil {
 			return err
 		}
@@ -165,10 +182,25 @@ func funnel(dir string, u services.Unit) error {
 	return nil
 }
 
-// funnelled reports whether the service dir dir is in a funnel: its run
-// must stay ignity's wrapper.
-func funnelled(dir string) bool {
-	return present(filepath.Join(dir, funnelIn)) || present(filepath.Join(dir, funnelOut))
+// keepWrapped reports whether the run of the service dir dir must stay
+// ignity's wrapper: it is in a funnel, or gets its PWD from it.
+func keepWrapped(dir string) bool {
+	return present(filepath.Join(dir, funnelIn)) || present(filepath.Join(dir, funnelOut)) || present(filepath.Join(dir, pwdFile))
+}
+
+// setPwd sets PWD to the path pwdFile names, in the service dir, when
+// that path leads to the directory the service runs in.
+func setPwd() {
+	b, err := os.ReadFile(pwdFile)
+	if err != nil {
+		return
+	}
+	p := string(b)
+	here, err1 := os.Stat(".")
+	there, err2 := os.Stat(p)
+	if err1 == nil && err2 == nil && os.SameFile(here, there) {
+		os.Setenv("PWD", p)
+	}
 }
 
 // funnelRedirect opens, in a funnel's service dir, the FIFO onto stdin

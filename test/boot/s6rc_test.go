@@ -244,3 +244,25 @@ func TestS6rcUnusedRefusesNothing(t *testing.T) {
 		boottest.WantOutput(t, res, "cmd-ran", "warning: /etc/s6-overlay/s6-rc.d/vpn/finish: not executable", "check exited 0")
 	})
 }
+
+// TestS6rcServicePwd: linuxserver's with-contenv applies UMASK only when
+// the shell's pwd prints one of s6-overlay's service dir paths: an
+// s6-rc.d and a services.d service both see /run/s6/services/NAME, and
+// s6-svc still works on /run/ignity/services-state/NAME.
+func TestS6rcServicePwd(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		run := func(name string) string {
+			return "#!/bin/sh\necho \"" + name + " pwd: $(pwd)\" > /tmp/pwd-" + name + "\nexec sleep 100\n"
+		}
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		boottest.File(t, r, rc+"svc-app/type", "longrun\n")
+		boottest.Script(t, r, rc+"svc-app/run", run("svc-app"))
+		userBundle(t, r, "svc-app")
+		boottest.Script(t, r, "/etc/services.d/legacy/run", run("legacy"))
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			boottest.WaitFor("/tmp/pwd-svc-app")+boottest.WaitFor("/tmp/pwd-legacy")+
+				`cat /tmp/pwd-svc-app /tmp/pwd-legacy; s6-svc -r /run/ignity/services-state/svc-app && echo "s6-svc ok"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "svc-app pwd: /run/s6/services/svc-app\n", "legacy pwd: /run/s6/services/legacy\n", "s6-svc ok")
+	})
+}
