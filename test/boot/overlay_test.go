@@ -284,8 +284,12 @@ func TestOverlayQuietDefaults(t *testing.T) {
 		env := boottest.Env("S6_SERVICES_GRACETIME=180000")
 		res := r.Boot(t, harness.Options{Timeout: boottest.Short, Env: env}, "/usr/bin/ignity", "check")
 		boottest.WantOutput(t, res, "a shutdown may take up to")
-		// The image gives /run/ignity to its user (RUN chown www-data
-		// /run/ignity), as it gave /var/run/s6 under s6-overlay.
+		// The image's own account (busybox has none: added, as an image
+		// with USER has its own), given /run/ignity (RUN chown www-data
+		// /run/ignity), as it was given /var/run/s6 under s6-overlay.
+		if b := boottest.Read(t, r, "/etc/passwd"); !strings.Contains(b, "\nwww-data:") {
+			r.WriteFile(t, "/etc/passwd", 0o644, b+"www-data:x:33:33:www-data:/var/www:/bin/false\n")
+		}
 		if err := os.Lchown(r.Path("/run/ignity"), 33, 33); err != nil {
 			t.Fatal(err)
 		}

@@ -155,9 +155,12 @@ func TestS6rcDependenciesFile(t *testing.T) {
 		boottest.File(t, r, rc+"web/type", "bundle\n")
 		boottest.File(t, r, rc+"web/contents", "nginx\n")
 		userBundle(t, r, "web")
-		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", `[ -e /tmp/nginx-start ] && echo "nginx ""started"`)
+		// Up, for s6, is nginx's run spawned: its first line may come a
+		// moment later, so the CMD waits for that, and asks s6.
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			boottest.WaitFor("/tmp/nginx-start")+`echo "php-fpm ready: $(s6-svstat -o ready /run/service/php-fpm)"`)
 		boottest.WantExit(t, res, 0)
-		boottest.WantOutput(t, res, "nginx started")
+		boottest.WantOutput(t, res, "php-fpm ready: true")
 		wantBefore(t, r, "/tmp/php-fpm-ready", "/tmp/nginx-start")
 	})
 }
