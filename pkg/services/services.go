@@ -5,9 +5,13 @@
 //   - /etc/ignity/services/<name>/: s6 service dirs, with ignity's optional
 //     file dependencies (one name per line, # comments);
 //   - /etc/s6-overlay/s6-rc.d/<name>/: s6-overlay v3's definitions (type
-//     longrun, oneshot or bundle; dependencies.d/, contents.d/, up, down,
+//     longrun, oneshot or bundle; dependencies.d/, contents.d/, or s6-rc's
+//     older dependencies and contents files; up, down,
 //     producer-for/consumer-for/pipeline-name), started through the user
-//     and user2 bundles (also /etc/s6-overlay/user-bundles.d/<bundle>/contents.d/);
+//     and user2 bundles (also /etc/s6-overlay/user-bundles.d/<bundle>/contents.d/),
+//     and those images add to s6-overlay's own tree,
+//     /package/admin/s6-overlay-VERSION/etc/s6-rc/sources (its base bundle
+//     first);
 //   - /etc/services.d/<name>/: s6-overlay v2's (and behance docker-base's)
 //     service dirs, each a directory or a symlink to one elsewhere.
 //
