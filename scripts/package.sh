@@ -89,6 +89,12 @@ release() {
 	chmod 0755 "$root/usr/lib/ignity/SIGTERM"
 	mkdir -p "$root/usr/src"
 	install -m 0755 scripts/install-ignity.sh "$root/usr/src/install-ignity.sh"
+	# s6-overlay v2's file that v2 images' builds edit (behance: chmod, sed): there, for
+	# them to edit; ignity never reads it (README "Migrating from s6-overlay").
+	mkdir -p "$root/etc/s6/init"
+	printf '%s\n' '# ignity: s6-overlay v2 kept its fix-attrs lines for its own files here. ignity' \
+		'# never reads this file: it is here for image builds that edit it.' \
+		>"$root/etc/s6/init/init-stage2-fixattrs.txt"
 
 	# Normalized modes: executables 0755, the rest 0644; nothing setuid, setgid or
 	# group/world-writable survives.

@@ -155,7 +155,7 @@ func TestHealthPrefixer(t *testing.T) {
 			l := layout.Layout{Root: t.TempDir()}
 			d := filepath.Join(l.Scandir(), "ignity-log-prefixer")
 			os.MkdirAll(d, 0o755)
-			os.WriteFile(filepath.Join(l.Run(), ".boot"), []byte("svscan=1\nstage2=2\n"), 0o644)
+			bootState(t, l)
 			tt.status(t, d)
 			got := strings.Join(Unhealthy(l), "\n")
 			switch {

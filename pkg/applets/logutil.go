@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/perms"
 	"github.com/ignity/ignity/pkg/runstate"
@@ -87,7 +88,20 @@ func LogutilService(l layout.Layout, args []string, exec func(path string, argv,
 // loggingScript is IGNITY_LOGGING_SCRIPT's directives: as /init recorded
 // it (env files included), else from this process's environment (outside
 // a booted container).
+//
+// An init script or oneshot may write it into the envdir during the boot
+// (/run/s6/container_environment/S6_LOGGING_SCRIPT, as s6-overlay images
+// do): what the envdir holds then wins.
 func loggingScript(l layout.Layout) ([]string, error) {
+	if env, err := envload.ReadDir(l.RunEnvs()); err == nil {
+		if v, ok := lastKnob(env, "IGNITY_LOGGING_SCRIPT", "S6_LOGGING_SCRIPT"); ok {
+			cfg, err := config.Parse([]string{"IGNITY_LOGGING_SCRIPT=" + v})
+			if err != nil {
+				return nil, err
+			}
+			return cfg.LoggingScript, nil
+		}
+	}
 	if cfg, err := runstate.New(l.Run()).Config(); err == nil {
 		return cfg.LoggingScript, nil
 	}
@@ -151,4 +165,17 @@ func dropTo(uid, gid int) error {
 		return fmt.Errorf("become uid %s: %w", strconv.Itoa(uid), err)
 	}
 	return nil
+}
+
+// lastKnob returns the value of the first of names set in env (NAME=value
+// entries; IGNITY_* wins over S6_*, as everywhere).
+func lastKnob(env []string, names ...string) (string, bool) {
+	for _, n := range names {
+		for i := len(env) - 1; i >= 0; i-- {
+			if v, ok := strings.CutPrefix(env[i], n+"="); ok {
+				return v, true
+			}
+		}
+	}
+	return "", false
 }

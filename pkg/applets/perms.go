@@ -20,7 +20,10 @@ import (
 func Preboot(l layout.Layout, cfg config.Config, log *console.Logger) error {
 	log.Info("perm", "Applying ownership & permissions fixes")
 	root := os.Geteuid() == 0
-	if !root && !preparedFor(l, cfg, os.Geteuid()) {
+	// Not said for an image's own account with nothing asked of it: a
+	// USER image (USER www-data) without USER/USERMAP_* is fine as it is.
+	// An arbitrary uid (OpenShift's) or an account asked for is said.
+	if !root && !preparedFor(l, cfg, os.Geteuid()) && (cfg.User != "root" || cfg.UID != 0 || cfg.GID != 0 || !imageAccount(l, os.Geteuid())) {
 		log.Warn("running as uid %d, not root and not the image's prepared user (USER=%s, USERMAP_UID=%d): user creation and ownership changes are skipped, perms fixes apply where this uid may make them (prepare the image with RUN preboot and USER)", os.Geteuid(), cfg.User, cfg.UID)
 	}
 	if root {
@@ -63,6 +66,13 @@ func ensureRunDir(dir string) error {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
 	return nil
+}
+
+// imageAccount reports whether uid is an account of the image's
+// /etc/passwd.
+func imageAccount(l layout.Layout, uid int) bool {
+	users, err := perms.ReadUsers(l.Root)
+	return err == nil && users.HasUID(uid)
 }
 
 // preparedFor reports whether the image was prepared (RUN preboot) for

@@ -84,17 +84,23 @@ func Status(l layout.Layout, args []string, w io.Writer) error {
 		enc := json.NewEncoder(w)
 		return enc.Encode(r)
 	}
-	fmt.Fprintf(w, "%-20s %-9s %7s %10s %8s %6s %5s %-9s %s\n", "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT", "WANT", "ESSENTIAL", "WAITS FOR")
 	lines := r.Services
 	if r.Cmd != nil {
 		lines = append(lines, *r.Cmd)
 	}
+	// The name column is as wide as the longest name, 20 at least: the
+	// other columns then start at one offset on every row.
+	width := 20
+	for _, e := range lines {
+		width = max(width, len(e.Name))
+	}
+	fmt.Fprintf(w, "%-*s %-9s %7s %10s %8s %6s %5s %-9s %s\n", width, "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT", "WANT", "ESSENTIAL", "WAITS FOR")
 	for _, e := range lines {
 		waits := strings.Join(e.WaitingFor, ",")
 		if waits == "" {
 			waits = "-"
 		}
-		fmt.Fprintf(w, "%-20s %-9s %7d %9.1fs %8d %6s %5s %-9s %s\n", e.Name, e.State, e.Pid,
+		fmt.Fprintf(w, "%-*s %-9s %7d %9.1fs %8d %6s %5s %-9s %s\n", width, e.Name, e.State, e.Pid,
 			float64(e.UptimeMs)/1000, e.Restarts, e.LastExit.String(), yesNo(e.WantedUp), yesNo(e.Essential), waits)
 	}
 	return nil

@@ -100,11 +100,15 @@ func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
 	c.perms(cfg)
 	c.scripts(c.im.inImage(l.EtcInit()))
 	c.scripts(c.im.inImage(l.EtcFinalize()))
+	from := len(c.out)
 	c.scripts(c.im.inImage(l.EtcContInit()))
 	c.scripts(c.im.inImage(l.EtcContFinish()))
+	c.v2Modes(from)
 	c.services()
 	c.definitions(cfg.BundleDir)
 	c.helperLoops()
+	c.stopBound(cfg)
+	c.v2NonRoot()
 	sort.SliceStable(c.out, func(i, j int) bool {
 		a, b := c.out[i], c.out[j]
 		if a.Path != b.Path {

@@ -190,7 +190,7 @@ func TestRun(t *testing.T) {
 			strict: true,
 			want: []string{
 				`/etc/cont-finish.d/10-halt:2: calls s6-linux-init-hpr, which ignity does not ship (s6-linux-init: ignity is the init; stop the container with /run/s6/basedir/bin/halt or s6-svscanctl -t /run/service)`,
-				`/etc/cont-init.d/20-noexec: not executable: chmod +x it`,
+				`warning: /etc/cont-init.d/20-noexec: not executable: ignity makes it executable at boot, as s6-overlay v2 did (chmod +x it in the image, which a read-only root needs)`,
 				`/etc/cont-init.d/30-rc:3: calls s6-rc-db, which ignity does not ship (s6-rc's tools: ignity has no compiled service database; its s6-rc applet lists and changes services, and ignity status shows them)`,
 				`/etc/cont-init.d/30-rc:3: calls s6-cat, which ignity does not ship (s6-portable-utils: use the image's own tool (echo, cat, sleep, mkdir, ...), or install s6-portable-utils in the image)`,
 				`/etc/ignity/services/web/finish:2: calls fix-attrs, which ignity does not ship (s6-overlay's fix-attrs: ignity applies /etc/fix-attrs.d itself at boot; for lines at build time, pipe them to fix-perms)`,

@@ -19,7 +19,13 @@ func (c *checker) definitions(bundleDir string) {
 	for _, p := range probs {
 		c.add(Error, p.Path, p.Line, "%s", p.Msg)
 	}
+	plan, more := services.MakePlan(defs)
+	unused := map[string]bool{}
+	for _, n := range plan.Unused {
+		unused[n] = true
+	}
 	for _, s := range defs.List {
+		from := len(c.out)
 		switch {
 		case s.Source == services.Ignity:
 		case s.Type == services.Longrun:
@@ -32,8 +38,13 @@ func (c *checker) definitions(bundleDir string) {
 				c.line(s.DownFrom, s.Down)
 			}
 		}
+		if s.Source == services.ServicesD {
+			c.v2Modes(from)
+		}
+		if unused[s.Name] {
+			c.notRun(from)
+		}
 	}
-	plan, more := services.MakePlan(defs)
 	for _, p := range more {
 		c.add(Error, p.Path, p.Line, "%s", p.Msg)
 	}
@@ -41,6 +52,20 @@ func (c *checker) definitions(bundleDir string) {
 		s, _ := defs.Get(n)
 		c.add(Warning, s.Dir, 0, "not started: it is in neither the %s nor the %s bundle, nor a dependency of one of their members (add it to %s/%s/contents.d/)",
 			services.UserBundle, services.User2Bundle, services.UserBundlesDir, services.UserBundle)
+	}
+}
+
+// notRun makes the Errors found since c.out[from] Warnings: they are in a
+// definition the boot does not start (hotio's base ships such services,
+// started only when a knob adds them to a bundle), which s6-overlay never
+// runs either. The boot must not stop for them; the image's author should
+// still hear of them.
+func (c *checker) notRun(from int) {
+	for i := from; i < len(c.out); i++ {
+		if c.out[i].Severity == Error {
+			c.out[i].Severity = Warning
+			c.out[i].Msg += " (not started at boot: no bundle starts it)"
+		}
 	}
 }
 

@@ -63,9 +63,25 @@ func TestDefinitions(t *testing.T) {
 			good(t, root)
 			write(t, root, rc+"lonely/type", "longrun\n", 0o644)
 		}, []string{
-			"/etc/s6-overlay/s6-rc.d/lonely: no run program: s6 starts a service by executing its run file (add an executable run)",
+			"warning: /etc/s6-overlay/s6-rc.d/lonely: no run program: s6 starts a service by executing its run file (add an executable run) (not started at boot: no bundle starts it)",
 			"warning: /etc/s6-overlay/s6-rc.d/lonely: not started: it is in neither the user nor the user2 bundle, nor a dependency of one of their members (add it to /etc/s6-overlay/user-bundles.d/user/contents.d/)",
 		}},
+		{"finish not executable, not started", func(t *testing.T, root string) {
+			good(t, root)
+			write(t, root, rc+"vpn/type", "longrun\n", 0o644)
+			write(t, root, rc+"vpn/run", "#!/bin/sh\nexec sleep 1\n", 0o755)
+			write(t, root, rc+"vpn/finish", "#!/bin/sh\n", 0o644)
+		}, []string{
+			"warning: /etc/s6-overlay/s6-rc.d/vpn: not started: it is in neither the user nor the user2 bundle, nor a dependency of one of their members (add it to /etc/s6-overlay/user-bundles.d/user/contents.d/)",
+			"warning: /etc/s6-overlay/s6-rc.d/vpn/finish: not executable: chmod +x it (not started at boot: no bundle starts it)",
+		}},
+		{"finish not executable, started", func(t *testing.T, root string) {
+			good(t, root)
+			write(t, root, rc+"vpn/type", "longrun\n", 0o644)
+			write(t, root, rc+"vpn/run", "#!/bin/sh\nexec sleep 1\n", 0o755)
+			write(t, root, rc+"vpn/finish", "#!/bin/sh\n", 0o644)
+			write(t, root, rc+"user/contents.d/vpn", "", 0o644)
+		}, []string{"/etc/s6-overlay/s6-rc.d/vpn/finish: not executable: chmod +x it"}},
 		{"cycle", func(t *testing.T, root string) {
 			good(t, root)
 			write(t, root, rc+"init-db/dependencies.d/db", "", 0o644)

@@ -51,7 +51,7 @@ func (c *checker) program(e entry) {
 		c.add(Error, p, 0, "not a regular file, so it cannot be executed")
 		return
 	case e.info.Mode().Perm()&0o111 == 0:
-		c.add(Error, p, 0, "not executable: chmod +x it")
+		c.add(Error, p, 0, notExecutable)
 	}
 	f, err := c.im.open(e.resolved)
 	if err != nil {

@@ -201,6 +201,13 @@ func Default() Config {
 	return c
 }
 
+// DefaultFor is the configuration of an empty environment in an image of
+// s6-overlay's layout (overlay) or ignity's.
+func DefaultFor(overlay bool) Config {
+	c, _, _ := ParseFor(nil, overlay)
+	return c
+}
+
 // StopBound is the longest a shutdown can take with these knobs and n
 // finalize scripts: services stop while the finalize scripts run one after
 // another, then the remaining processes get the kill grace.

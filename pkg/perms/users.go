@@ -255,6 +255,15 @@ func appendLine(host string, old []byte, line string) error {
 	return err
 }
 
+// HasUID reports whether an account of /etc/passwd has uid.
+func (u *Users) HasUID(uid int) bool {
+	if u == nil {
+		return false
+	}
+	_, ok := u.byUID[uid]
+	return ok
+}
+
 // User returns the uid and primary gid of user name.
 func (u *Users) User(name string) (uid, gid int, ok bool) {
 	if u == nil {

@@ -30,6 +30,12 @@ type Unit struct {
 	// Logger is the consumer a producer-for pipeline feeds (s6-rc's
 	// pipelines), which runs as this longrun's log/ service; "" for none.
 	Logger string
+	// Feeds is the consumer of a funnel (a pipeline with several
+	// producers) this longrun's stdout goes to, through one FIFO; Fed
+	// marks that consumer, which reads the FIFO as its stdin. "" and
+	// false outside a funnel.
+	Feeds string
+	Fed   bool
 }
 
 // Plan is the start: every unit, by level then name. A unit of level n
@@ -43,11 +49,13 @@ type Plan struct {
 	byName map[string]int
 }
 
-// HasDeps reports whether any unit waits for another, or a oneshot is
-// to run: then the boot runs the ordered start and the CMD waits for it.
+// HasDeps reports whether any unit waits for another, a oneshot is to
+// run, or a bundle of s6-overlay's starts something: then the boot runs
+// the ordered start and the CMD waits for it, as s6-overlay v3 runs the
+// CMD once s6-rc has brought its bundles up.
 func (p Plan) HasDeps() bool {
 	for _, u := range p.Units {
-		if len(u.Deps) > 0 || u.Type == Oneshot {
+		if len(u.Deps) > 0 || u.Type == Oneshot || u.Source == S6rc {
 			return true
 		}
 	}
@@ -79,35 +87,39 @@ func MakePlan(d Defs) (Plan, []Problem) {
 	pl := &planner{d: d, deps: map[string][]string{}}
 	// What starts: ignity's services and services.d's, then with s6-rc.d
 	// the members of user and user2 and, transitively, their dependencies.
-	var phases [3][]string
+	// Phases: s6-overlay's base bundle (the members images add to it),
+	// user, the services.d and ignity services, user2.
+	var phases [4][]string
 	for _, s := range d.List {
 		if s.Source == Ignity || s.Source == ServicesD {
-			phases[1] = append(phases[1], s.Name)
+			phases[2] = append(phases[2], s.Name)
 		}
 	}
 	in := map[string]bool{}
-	phases[0] = pl.closure(d.User, in, path.Join(S6rcDir, UserBundle, "contents.d"))
-	for _, n := range phases[1] {
+	phases[0] = pl.closure(d.Base, in, path.Join(S6rcDir, BaseBundle, "contents.d"))
+	phases[1] = pl.closure(d.User, in, path.Join(S6rcDir, UserBundle, "contents.d"))
+	for _, n := range phases[2] {
 		in[n] = true
 	}
-	for _, n := range phases[1] {
+	for _, n := range phases[2] {
 		pl.expand(n, in)
 	}
-	phases[2] = pl.closure(d.User2, in, path.Join(S6rcDir, User2Bundle, "contents.d"))
+	phases[3] = pl.closure(d.User2, in, path.Join(S6rcDir, User2Bundle, "contents.d"))
 	// services.d and ignity's dependencies that are s6-rc definitions
-	// were pulled into phase 1's closure by expand: give them phase 1.
+	// were pulled into their phase's closure by expand: give them it.
 	for n := range in {
-		if !contains(phases[0], n) && !contains(phases[1], n) && !contains(phases[2], n) {
-			phases[1] = append(phases[1], n)
+		if !contains(phases[0], n) && !contains(phases[1], n) && !contains(phases[2], n) && !contains(phases[3], n) {
+			phases[2] = append(phases[2], n)
 		}
 	}
 	for i := range phases {
 		sort.Strings(phases[i])
 	}
-	// s6-overlay's order: services.d after user, user2 after both.
+	// s6-overlay's order: user after base, services.d after user, user2
+	// after all.
 	if d.S6rc {
-		prev := phases[0]
-		for _, ph := range phases[1:] {
+		var prev []string
+		for _, ph := range phases {
 			if len(ph) == 0 {
 				continue
 			}
@@ -155,6 +167,7 @@ func MakePlan(d Defs) (Plan, []Problem) {
 			Name: n, Type: s.Type, Source: s.Source, Dir: s.Dir, Host: s.Host, Deps: deps, Level: levelOf(n),
 			Notify: s.Notify, TimeoutUp: s.TimeoutUp, TimeoutDown: s.TimeoutDown,
 			Up: s.Up, Down: s.Down, UpFrom: s.UpFrom, DownFrom: s.DownFrom, Logger: pl.loggerOf[n],
+			Feeds: pl.feeds[n], Fed: pl.fed[n],
 		})
 	}
 	sort.SliceStable(plan.Units, func(i, j int) bool {
@@ -180,6 +193,8 @@ type planner struct {
 	deps     map[string][]string // unit -> units it waits for (bundles expanded)
 	logger   map[string]bool     // consumers run as their producer's log/
 	loggerOf map[string]string
+	feeds    map[string]string // funnel producer -> its consumer
+	fed      map[string]bool   // funnel consumers
 	problems []Problem
 }
 
@@ -343,16 +358,32 @@ func rotate(c []string) []string {
 // pipelines pairs each producer-for longrun with its consumer, which then
 // runs as the producer's log/ (s6-svscan pipes the two, as s6-rc's
 // pipelines do). A dependency on the consumer becomes one on the
-// producer. Only a pipeline of two is paired; longer ones run unpiped.
+// producer. A consumer with several producers (a funnel: its consumer-for
+// names them, or several producer-for name it) is one longrun of its
+// own, which reads a FIFO all its producers write to, as s6-rc gives them
+// one pipe. Longer pipelines (a consumer that produces too) run unpiped.
 func (pl *planner) pipelines(units []string) {
 	pl.logger, pl.loggerOf = map[string]bool{}, map[string]string{}
+	pl.feeds, pl.fed = map[string]string{}, map[string]bool{}
+	producers := map[string][]string{}
 	for _, n := range units {
 		s, _ := pl.d.Get(n)
 		c, ok := pl.d.Get(s.ProducerFor)
 		if s.ProducerFor == "" || !ok || c.Type != Longrun || c.ProducerFor != "" || !contains(units, c.Name) {
 			continue
 		}
-		pl.logger[c.Name], pl.loggerOf[n] = true, c.Name
+		producers[c.Name] = append(producers[c.Name], n)
+	}
+	for c, ps := range producers {
+		cs, _ := pl.d.Get(c)
+		if len(ps) == 1 && len(cs.ConsumerFor) <= 1 {
+			pl.logger[c], pl.loggerOf[ps[0]] = true, c
+			continue
+		}
+		pl.fed[c] = true
+		for _, p := range ps {
+			pl.feeds[p] = c
+		}
 	}
 	for n, deps := range pl.deps {
 		var out []string

@@ -5,9 +5,13 @@
 //   - /etc/ignity/services/<name>/: s6 service dirs, with ignity's optional
 //     file dependencies (one name per line, # comments);
 //   - /etc/s6-overlay/s6-rc.d/<name>/: s6-overlay v3's definitions (type
-//     longrun, oneshot or bundle; dependencies.d/, contents.d/, up, down,
+//     longrun, oneshot or bundle; dependencies.d/, contents.d/, or s6-rc's
+//     older dependencies and contents files; up, down,
 //     producer-for/consumer-for/pipeline-name), started through the user
-//     and user2 bundles (also /etc/s6-overlay/user-bundles.d/<bundle>/contents.d/);
+//     and user2 bundles (also /etc/s6-overlay/user-bundles.d/<bundle>/contents.d/),
+//     and those images add to s6-overlay's own tree,
+//     /package/admin/s6-overlay-VERSION/etc/s6-rc/sources (its base bundle
+//     first);
 //   - /etc/services.d/<name>/: s6-overlay v2's (and behance docker-base's)
 //     service dirs, each a directory or a symlink to one elsewhere.
 //
@@ -64,14 +68,23 @@ const (
 // definition may depend on: they are done before any definition starts
 // (base: fix-attrs.d and cont-init.d), or stand for the services.d set.
 const (
+	BaseBundle     = "base"
 	UserBundle     = "user"
 	User2Bundle    = "user2"
 	LegacyServices = "legacy-services"
 )
 
+// s6-overlay's own source tree, where some images add definitions (Home
+// Assistant's add-on base: oneshots in its base bundle):
+// AdminDir/s6-overlay-VERSION/AdminSources.
+const (
+	AdminDir     = "/package/admin"
+	AdminSources = "etc/s6-rc/sources"
+)
+
 // builtin are s6-overlay's own definitions: depending on one is allowed
 // and met before the user's start (legacy-services: see Plan).
-var builtin = map[string]bool{"base": true, "fix-attrs": true, "legacy-cont-init": true, LegacyServices: true}
+var builtin = map[string]bool{BaseBundle: true, "fix-attrs": true, "legacy-cont-init": true, LegacyServices: true}
 
 // Longruns go into s6-svscan's scandir under their names. s6-svscan
 // skips a name starting with '.' (so does every source here, silently,
@@ -108,7 +121,9 @@ type Service struct {
 	UpFrom      string        // in-image path of up, for messages
 	DownFrom    string
 
-	ProducerFor, ConsumerFor, PipelineName string
+	ProducerFor  string
+	ConsumerFor  []string // one name, or several for a funnel (s6-rc's pipelines)
+	PipelineName string
 }
 
 // Problem is one thing wrong with the definitions: "path:line: msg".
@@ -131,6 +146,7 @@ type Defs struct {
 	S6rc   bool      // /etc/s6-overlay/s6-rc.d exists: s6-overlay v3's order applies
 	User   []string  // members of the user bundle, from every place they are listed
 	User2  []string
+	Base   []string // members of s6-overlay's base bundle an image added (AdminSources)
 	byName map[string]int
 }
 
@@ -322,20 +338,66 @@ func (r *reader) s6rc(d *Defs) {
 			d.S6rc = true
 		}
 	}
-	for _, n := range r.names(S6rcDir) {
-		p := path.Join(S6rcDir, n)
+	r.s6rcDir(d, S6rcDir, false)
+	for _, dir := range r.adminSources() {
+		if len(r.names(dir)) > 0 {
+			d.S6rc = true
+		}
+		r.s6rcDir(d, dir, true)
+	}
+	r.pipelineBundles(d)
+	d.User = r.members(d, UserBundle)
+	d.User2 = r.members(d, User2Bundle)
+	d.Base = r.members(d, BaseBundle)
+}
+
+// adminSources lists s6-overlay's own source directories that exist in
+// the image, each once: /package/admin/s6-overlay/etc/s6-rc/sources and
+// /package/admin/s6-overlay-VERSION/etc/s6-rc/sources (the version read
+// from the directory's name, as images write it:
+// s6-overlay-${S6_OVERLAY_VERSION}).
+func (r *reader) adminSources() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range r.names(AdminDir) {
+		if n != "s6-overlay" && !strings.HasPrefix(n, "s6-overlay-") {
+			continue
+		}
+		p := path.Join(AdminDir, n, AdminSources)
+		res, err := r.res.Resolve(p, true)
+		if err != nil || seen[res] {
+			continue
+		}
+		if st, err := os.Stat(r.host(res)); err != nil || !st.IsDir() {
+			continue
+		}
+		seen[res] = true
+		out = append(out, p)
+	}
+	return out
+}
+
+// s6rcDir reads the definitions of an s6-rc source directory. In
+// s6-overlay's own (admin), images add members to its bundles (base,
+// user, user2, top) without their type file: a directory there with
+// contents.d and no type is a bundle, and a bundle defined in both
+// places has the members of both.
+func (r *reader) s6rcDir(d *Defs, dir string, admin bool) {
+	for _, n := range r.names(dir) {
+		p := path.Join(dir, n)
 		h, ok := r.dir(p, false)
 		if !ok {
 			continue
 		}
 		s := Service{Name: n, Source: S6rc, Dir: p, Host: h}
 		b, err := os.ReadFile(filepath.Join(h, "type"))
-		switch {
-		case err != nil && (n == UserBundle || n == User2Bundle):
-			// s6-overlay's own tarball ships user/type and user2/type
-			// (bundle): images ship only user/contents.d/.
-			b = []byte(Bundle)
-		case err != nil:
+		// s6-overlay's own tarball ships user/type and user2/type
+		// (bundle): images ship only user/contents.d/. In s6-overlay's
+		// own sources, images add members to its bundles the same way.
+		if err != nil && (n == UserBundle || n == User2Bundle || admin && isDir(filepath.Join(h, "contents.d"))) {
+			b, err = []byte(Bundle), nil
+		}
+		if err != nil {
 			r.add(p, 0, "no type file: s6-rc wants type holding longrun, oneshot or bundle")
 			continue
 		}
@@ -346,7 +408,7 @@ func (r *reader) s6rc(d *Defs) {
 			r.longrunFiles(&s)
 			// A missing run: pkg/check's service dir check names it.
 			s.ProducerFor = r.word(&s, "producer-for")
-			s.ConsumerFor = r.word(&s, "consumer-for")
+			s.ConsumerFor = strings.Fields(r.word(&s, "consumer-for"))
 			s.PipelineName = r.word(&s, "pipeline-name")
 		case Oneshot:
 			s.Type = Oneshot
@@ -362,25 +424,36 @@ func (r *reader) s6rc(d *Defs) {
 			}
 		case Bundle:
 			s.Type = Bundle
-			s.Contents = r.names(path.Join(p, "contents.d"))
+			s.Contents = r.list(p, "contents")
 		default:
 			r.add(path.Join(p, "type"), 1, "unknown type %q: want longrun, oneshot or bundle", cut(t))
 			continue
 		}
 		if s.Type != Bundle {
+			s.Deps = r.list(p, "dependencies")
 			s.DepsFrom = path.Join(p, "dependencies.d")
-			s.Deps = r.names(s.DepsFrom)
+			if !isDir(filepath.Join(h, "dependencies.d")) && len(s.Deps) > 0 {
+				s.DepsFrom = path.Join(p, "dependencies")
+			}
 		}
-		if n == UserBundle || n == User2Bundle {
+		if n == UserBundle || n == User2Bundle || n == BaseBundle {
 			if s.Type != Bundle {
 				r.add(path.Join(p, "type"), 1, "%s is s6-overlay's bundle of services to start: want type bundle, got %s", n, s.Type)
 				continue
 			}
 		}
+		if i, ok := d.byName[n]; ok && admin && s.Type == Bundle && d.List[i].Type == Bundle {
+			d.List[i].Contents = append(d.List[i].Contents, s.Contents...)
+			continue
+		}
 		r.define(d, s)
 	}
-	// s6-rc makes a bundle of each pipeline, named by its consumer's
-	// pipeline-name, holding the whole pipeline.
+}
+
+// pipelineBundles makes the bundle s6-rc makes of each pipeline, named by
+// its last consumer's pipeline-name, holding the whole pipeline: the
+// consumer and, back through consumer-for, every producer.
+func (r *reader) pipelineBundles(d *Defs) {
 	for _, s := range append([]Service(nil), d.List...) {
 		if s.Source != S6rc || s.PipelineName == "" {
 			continue
@@ -389,19 +462,50 @@ func (r *reader) s6rc(d *Defs) {
 			continue
 		}
 		b := Service{Name: s.PipelineName, Type: Bundle, Source: S6rc, Dir: path.Join(s.Dir, "pipeline-name"), Host: s.Host}
-		for n, seen := s.Name, map[string]bool{}; n != "" && !seen[n]; {
+		seen := map[string]bool{}
+		for queue := []string{s.Name}; len(queue) > 0; queue = queue[1:] {
+			n := queue[0]
+			if seen[n] {
+				continue
+			}
 			seen[n] = true
 			b.Contents = append(b.Contents, n)
-			p, ok := d.Get(n)
-			if !ok {
-				break
+			if p, ok := d.Get(n); ok {
+				queue = append(queue, p.ConsumerFor...)
 			}
-			n = p.ConsumerFor
 		}
 		r.define(d, b)
 	}
-	d.User = r.members(d, UserBundle)
-	d.User2 = r.members(d, User2Bundle)
+}
+
+// list reads the names of a definition's dependencies or contents as
+// s6-rc does: the entries of NAME.d/ or, where that directory is absent,
+// the file NAME, one name per line (s6-rc's older format).
+func (r *reader) list(def, name string) []string {
+	if d := path.Join(def, name+".d"); r.exists(d) {
+		return r.names(d)
+	}
+	p := path.Join(def, name)
+	if !r.exists(p) {
+		return nil
+	}
+	out, _ := r.depsFile(p, r.host(p))
+	return out
+}
+
+// exists reports whether the in-image path p leads somewhere.
+func (r *reader) exists(p string) bool {
+	res, err := r.res.Resolve(p, true)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(r.host(res))
+	return err == nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 // members lists bundle's members from s6-rc.d/bundle/contents.d and from

@@ -2,11 +2,12 @@ package stages
 
 // The dependency-ordered start (README "Dependencies"). stage2 reads
 // every service definition (pkg/services) and plans the start before the
-// init scripts run; services without dependencies go into the scandir at
-// once, as they always did, and each dependent is held outside it, in
-// /run/ignity/services/<name>, until each of its dependencies counts as
+// init scripts run; every longrun goes into the scandir at once, as in
+// s6-overlay (s6-svc works on each from the first moment): those without
+// dependencies start, each dependent is held down (a down file of
+// ignity's, marked by heldMark) until each of its dependencies counts as
 // started: a longrun once up (ready, with notification-fd), a oneshot
-// once its up exited 0. Then it is moved in and s6-svscan told to scan.
+// once its up exited 0. Then it is told up.
 // One goroutine per unit waits for its dependencies' channels; each
 // longrun is watched by an s6-svwait process until up, bounded by its
 // timeout-up or IGNITY_SERVICES_READY_MAXTIME: nothing polls with a fixed
@@ -61,6 +62,7 @@ func (b *stage2) planServices() error {
 				lg, _ := defs.Get(u.Logger)
 				errs = append(errs, copyService(lg.Host, filepath.Join(l.RunServices(), u.Name, "log")))
 			}
+			errs = append(errs, funnel(filepath.Join(l.RunServices(), u.Name), u))
 		}
 		units = append(units, runstate.Unit{
 			Name: u.Name, Type: string(u.Type), Deps: u.Deps, Level: u.Level, Notify: u.Notify,
@@ -111,11 +113,118 @@ func copyService(src, dst string) error {
 	return nil
 }
 
-// held reports whether the longrun name waits for a dependency: it stays
-// in /run/ignity/services until the ordered start moves it in.
-func (b *stage2) held(name string) bool {
+// The files the ordered start adds to a longrun's dir.
+const (
+	// heldMark marks a down file as ignity's: the longrun waits for its
+	// dependencies, and goes up once they have started.
+	heldMark = ".ignity-held"
+	// funnelIn is a funnel consumer's FIFO, its stdin; funnelOut, in each
+	// of its producers, a symlink to it, their stdout.
+	funnelIn  = ".ignity-funnel"
+	funnelOut = ".ignity-feeds"
+	// pwdFile holds the path an s6-overlay service is told it runs in
+	// (PWD): see overlayPwd.
+	pwdFile = ".ignity-pwd"
+)
+
+// overlayPwd is the working directory an s6-overlay service is shown, as
+// s6-overlay's own path to its service dir: linuxserver's with-contenv
+// applies UMASK only when `pwd` prints /run/s6/services/*,
+// /run/s6/legacy-services/* or /run/s6-rc*/servicedirs/svc-*. ignity's
+// scandir is /run/ignity/services-state, which /run/s6/services leads
+// to: the shell's pwd prints PWD when PWD names the directory it runs in,
+// so ignity's run wrapper sets it (ServiceRun).
+func overlayPwd(name string) string { return "/run/s6/services/" + name }
+
+// prepareUnit readies the service dir dir of the longrun name before it
+// goes into the scandir: when it waits for dependencies, down (unless an
+// image's or an init script's down file already keeps it so: then it
+// stays down, and what needs it fails), and in a funnel, run as ignity's
+// wrapper (ServiceRun), which opens the FIFO.
+func (b *stage2) prepareUnit(name, dir string) error {
 	u, ok := b.plan.Get(name)
-	return ok && u.Type == services.Longrun && len(u.Deps) > 0
+	if !ok || u.Type != services.Longrun {
+		return nil
+	}
+	if u.Source != services.Ignity {
+		if err := os.WriteFile(filepath.Join(dir, pwdFile), []byte(overlayPwd(name)), 0o644); err != nil {
+			return err
+		}
+	}
+	if u.Feeds != "" || u.Fed || u.Source != services.Ignity {
+		if err := svc.SetRunWrapped(dir, b.sys.Exe, true); err != nil {
+			return err
+		}
+	}
+	if len(u.Deps) == 0 || present(filepath.Join(dir, "down")) {
+		return nil
+	}
+	if err := os.WriteFile(filepath.Join(dir, heldMark), nil, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "down"), nil, 0o644)
+}
+
+// funnel makes the FIFO of a funnel's consumer u, in its dir, or links a
+// producer's dir to its consumer's FIFO (a relative link: both dirs
+// move into the scandir side by side).
+func funnel(dir string, u services.Unit) error {
+	switch {
+	case u.Fed:
+		p := filepath.Join(dir, funnelIn)
+		if err := unix.Mkfifo(p, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("create the FIFO %s: %w", p, err)
+		}
+		return os.Chmod(p, 0o600)
+	case u.Feeds != "":
+		return os.Symlink(filepath.Join("..", u.Feeds, funnelIn), filepath.Join(dir, funnelOut))
+	}
+	return nil
+}
+
+// keepWrapped reports whether the run of the service dir dir must stay
+// ignity's wrapper: it is in a funnel, or gets its PWD from it.
+func keepWrapped(dir string) bool {
+	return present(filepath.Join(dir, funnelIn)) || present(filepath.Join(dir, funnelOut)) || present(filepath.Join(dir, pwdFile))
+}
+
+// setPwd sets PWD to the path pwdFile names, in the service dir, when
+// that path leads to the directory the service runs in.
+func setPwd() {
+	b, err := os.ReadFile(pwdFile)
+	if err != nil {
+		return
+	}
+	p := string(b)
+	here, err1 := os.Stat(".")
+	there, err2 := os.Stat(p)
+	if err1 == nil && err2 == nil && os.SameFile(here, there) {
+		os.Setenv("PWD", p)
+	}
+}
+
+// funnelRedirect opens, in a funnel's service dir, the FIFO onto stdin
+// (the consumer) or stdout (a producer). O_RDWR never blocks, whichever
+// side opens first, and the consumer never reads an end of file when a
+// producer restarts: one pipe, held open, as s6-rc's.
+func funnelRedirect() error {
+	for _, f := range []struct {
+		name string
+		fd   int
+	}{{funnelIn, 0}, {funnelOut, 1}} {
+		fd, err := unix.Open(f.name, unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open %s: %w", f.name, err)
+		}
+		if err := unix.Dup3(fd, f.fd, 0); err != nil {
+			return fmt.Errorf("redirect fd %d to %s: %w", f.fd, f.name, err)
+		}
+		unix.Close(fd)
+	}
+	return nil
 }
 
 // orderedStart starts the held units as their dependencies start, and
@@ -235,38 +344,53 @@ func (o *order) start(u services.Unit) error {
 	if u.Type == services.Oneshot {
 		return o.oneshot(u)
 	}
+	told := false
 	if len(u.Deps) > 0 {
-		if err := o.install(u.Name); err != nil {
+		var err error
+		if told, err = o.release(u.Name); err != nil {
 			return err
 		}
-		o.b.log.Debug("service", "%s: its dependencies started (%s): moved into the scandir", u.Name, strings.Join(u.Deps, ", "))
+		o.b.log.Debug("service", "%s: its dependencies started (%s): told up", u.Name, strings.Join(u.Deps, ", "))
 	}
 	if o.awaited[u.Name] {
-		if err := o.awaitUp(u); err != nil {
+		if err := o.awaitUp(u, told); err != nil {
 			return err
 		}
 	}
 	return o.b.st.SetUnit(u.Name, runstate.UnitStarted, "")
 }
 
-// install moves the held service dir name into the scandir, keeps
-// /run/ignity/services/<name> naming it, and has s6-svscan scan.
-func (o *order) install(name string) error {
-	l := o.b.sys.Layout
-	if err := svc.Install(filepath.Join(l.RunServices(), name), l.Scandir(), name, o.b.cfg.ServicesGrace); err != nil {
-		return fmt.Errorf("install service %s: %w", name, err)
+// release tells the held longrun name up, once s6-supervise watches it:
+// its down file (ignity's) goes, and "u" is sent. A down file of the
+// image's or an init script's keeps it down (told is false).
+func (o *order) release(name string) (told bool, err error) {
+	dir := filepath.Join(o.b.sys.Layout.Scandir(), name)
+	if !present(filepath.Join(dir, heldMark)) {
+		return false, nil
 	}
-	link := filepath.Join(l.RunServices(), name)
-	if err := os.Symlink(filepath.Join("..", filepath.Base(l.Scandir()), name), link); err != nil {
-		return err
+	deadline := time.Now().Add(o.b.cfg.ReadyMax)
+	if o.b.cfg.ReadyMax == 0 {
+		deadline = time.Now().Add(100 * 365 * 24 * time.Hour)
 	}
-	return svc.Send(svc.ScanControl(l.Scandir()), "a")
+	if left := svc.WaitSupervised([]string{dir}, deadline); len(left) > 0 {
+		return false, fmt.Errorf("service %s not supervised within IGNITY_SERVICES_READY_MAXTIME=%d ms", name, o.b.cfg.ReadyMax.Milliseconds())
+	}
+	if err := errors.Join(os.Remove(filepath.Join(dir, "down")), os.Remove(filepath.Join(dir, heldMark))); err != nil {
+		return false, fmt.Errorf("start service %s: %w", name, err)
+	}
+	if err := svc.Send(svc.Control(dir), "u"); err != nil {
+		return false, fmt.Errorf("start service %s: %w", name, err)
+	}
+	return true, nil
 }
 
 // awaitUp waits until the longrun u is up, or ready when it has
 // notification-fd, within its timeout-up, else
 // IGNITY_SERVICES_READY_MAXTIME (0: no limit), through s6-svwait.
-func (o *order) awaitUp(u services.Unit) error {
+//
+// told: the service was just told up, which s6-supervise may not have
+// read yet: its "want up" is not read before the first wait.
+func (o *order) awaitUp(u services.Unit, told bool) error {
 	b := o.b
 	dir := filepath.Join(b.sys.Layout.Scandir(), u.Name)
 	bound, what := u.TimeoutUp, fmt.Sprintf("its timeout-up (%s/timeout-up: %d ms)", u.Dir, u.TimeoutUp.Milliseconds())
@@ -290,8 +414,8 @@ func (o *order) awaitUp(u services.Unit) error {
 	// neither is a service taken down. So the state is read first, and
 	// again each second s6-svwait waits in vain.
 	var code int
-	for {
-		if up, err := svc.WantedUp(dir); err == nil && !up {
+	for first := true; ; first = false {
+		if up, err := svc.WantedUp(dir); err == nil && !up && !(first && told) {
 			code = 1
 			break
 		}

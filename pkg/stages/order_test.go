@@ -9,6 +9,7 @@ import (
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/services"
 	"github.com/ignity/ignity/pkg/svc"
 )
 
@@ -50,33 +51,42 @@ func TestStopOrder(t *testing.T) {
 	}
 }
 
-// TestInstallHoldsDependents: installServices leaves a service with
-// dependencies in /run/ignity/services, ready to move in (wrapped), and
-// installs the others.
+// TestInstallHoldsDependents: installServices puts every service in the
+// scandir at once, as s6-overlay does; one with dependencies goes in down,
+// by a down file marked as ignity's, wrapped and ready to be told up.
 func TestInstallHoldsDependents(t *testing.T) {
 	w := newWorld(t)
 	l := w.sys.Layout
+	w.file(t, "/etc/ignity/services/db/run", "#!/bin/sh\n", 0o755)
+	w.file(t, "/etc/ignity/services/app/run", "#!/bin/sh\n", 0o755)
+	w.file(t, "/etc/ignity/services/app/dependencies", "db\n", 0o644)
 	for _, n := range []string{"db", "app"} {
-		w.file(t, "/run/ignity/services/"+n+"/run", "#!/bin/sh\n", 0o755)
+		if err := svc.CopyTree(filepath.Join(l.EtcServices(), n), filepath.Join(l.RunServices(), n)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := os.MkdirAll(l.Scandir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	held := func(n string) bool { return n == "app" }
+	defs, probs := services.Load(l.Root, "")
+	plan, more := services.MakePlan(defs)
+	if len(probs)+len(more) > 0 {
+		t.Fatal(probs, more)
+	}
+	b := &stage2{sys: w.sys, plan: plan}
 	origin := func(n string) string { return filepath.Join(l.EtcServices(), n) }
-	if _, err := installServices(l, config.Default(), false, w.sys.Exe, held, origin); err != nil {
+	if _, err := installServices(l, config.Default(), false, w.sys.Exe, b.prepareUnit, origin); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(l.Scandir(), "db", "run")); err != nil {
-		t.Errorf("db not installed: %v", err)
+	for _, f := range []string{"db/run", "app/" + svc.RunUser, "app/down", "app/" + heldMark} {
+		if _, err := os.Lstat(filepath.Join(l.Scandir(), f)); err != nil {
+			t.Errorf("%s not in the scandir: %v", f, err)
+		}
 	}
-	if _, err := os.Lstat(filepath.Join(l.Scandir(), "app")); err == nil {
-		t.Error("app, which has a dependency, is in the scandir")
+	if _, err := os.Lstat(filepath.Join(l.Scandir(), "db", "down")); err == nil {
+		t.Error("db, which has no dependency, is held down")
 	}
-	if _, err := os.Lstat(filepath.Join(l.RunServices(), "app", svc.RunUser)); err != nil {
-		t.Errorf("held app not wrapped for its later install: %v", err)
-	}
-	if target, err := os.Readlink(filepath.Join(l.RunServices(), "db")); err != nil || target != "../services-state/db" {
-		t.Errorf("/run/ignity/services/db -> %q, %v; want ../services-state/db", target, err)
+	if target, err := os.Readlink(l.RunServices()); err != nil || target != "services-state" {
+		t.Errorf("/run/ignity/services -> %q, %v; want services-state", target, err)
 	}
 }

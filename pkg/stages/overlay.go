@@ -18,12 +18,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ignity/ignity/pkg/applets"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/perms"
 	"github.com/ignity/ignity/pkg/proc"
+	"golang.org/x/sys/unix"
 )
 
 // parseConfig reads the knobs of the merged environment, with the
@@ -101,12 +103,41 @@ func (b *stage1) compatLink(k layout.Link) {
 		}
 		return
 	}
+	if st, err := os.Lstat(host); err == nil && st.IsDir() && k.Path == "/var/run/s6" {
+		b.varRunS6Dir(host)
+		return
+	}
 	if _, err := os.Lstat(host); err == nil {
 		b.log.Warn("%s exists and is not ignity's symlink to %s: s6-overlay's scripts that use it will not find ignity's (remove it from the image, it is made at boot)", k.Path, k.Target)
 		return
 	}
 	if err := os.Symlink(k.Target, host); err != nil {
 		b.log.Debug("init", "cannot create %s (%v): on a read-only root, the installer makes it", k.Path, err)
+	}
+}
+
+// varRunS6Dir fills /var/run/s6 where the image made it a directory of
+// its own (s6-overlay v2's tarball did, as it made /var/run one): v2's
+// paths in it, services (the scandir) and container_environment, and
+// basedir, become symlinks into /run/ignity. An entry already there is
+// left alone, with a warning.
+func (b *stage1) varRunS6Dir(host string) {
+	for _, k := range []layout.Link{
+		{Path: "services", Target: "/run/ignity/services-state"},
+		{Path: "container_environment", Target: "/run/ignity/envs"},
+		{Path: "basedir", Target: "/run/ignity/s6/basedir"},
+	} {
+		p := filepath.Join(host, k.Path)
+		if target, err := os.Readlink(p); err == nil && target == k.Target {
+			continue
+		}
+		if _, err := os.Lstat(p); err == nil {
+			b.log.Warn("/var/run/s6/%s exists and is not ignity's symlink to %s: s6-overlay's scripts that use it will not find ignity's (remove it from the image)", k.Path, k.Target)
+			continue
+		}
+		if err := os.Symlink(k.Target, p); err != nil {
+			b.log.Debug("init", "cannot create /var/run/s6/%s (%v): on a read-only root, make it in the image (ln -s %s /var/run/s6/%s)", k.Path, err, k.Target, k.Path)
+		}
 	}
 }
 
@@ -169,6 +200,7 @@ func (b *stage2) stage2Hook() error {
 // skips it with the perms.
 func (b *stage2) fixAttrs() error {
 	l := b.sys.Layout
+	b.v2Modes()
 	if b.cfg.SkipPerms || len(scripts(l.EtcFixAttrs())) == 0 {
 		return nil
 	}
@@ -194,6 +226,55 @@ func (b *stage2) fixAttrs() error {
 	}
 	b.log.Info("perm", "/etc/fix-attrs.d fixes applied")
 	return nil
+}
+
+// v2Modes makes the scripts of /etc/cont-init.d and /etc/cont-finish.d,
+// and the programs of /etc/services.d's service dirs, executable, as
+// s6-overlay v2 did at every boot (its fix-attrs pass over them): v2
+// images ship them 0644 (behance's), or write run files with echo. Said
+// once, naming them. A file that cannot be changed (a read-only root) is
+// named too: it fails where it runs. Each is changed through a descriptor
+// opened without following a symlink at its last component.
+func (b *stage2) v2Modes() {
+	l := b.sys.Layout
+	files := append(scripts(l.EtcContInit()), scripts(l.EtcContFinish())...)
+	for _, d := range scripts(l.EtcServicesD()) {
+		for _, p := range []string{"run", "finish", "log/run", "log/finish"} {
+			files = append(files, filepath.Join(d, p))
+		}
+	}
+	var made []string
+	for _, f := range files {
+		changed, err := addExec(f)
+		switch {
+		case err != nil:
+			b.log.Warn("%s: not executable and cannot be made so as s6-overlay v2 did (%v): chmod +x it in the image", l.InImage(f), err)
+		case changed:
+			made = append(made, l.InImage(f))
+		}
+	}
+	if len(made) > 0 {
+		b.log.Info("perm", "made executable, as s6-overlay v2 did at every boot: %s", strings.Join(made, ", "))
+	}
+}
+
+// addExec gives the regular file p the x bits of its r bits when it has
+// none, and reports whether it did.
+func addExec(p string) (bool, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ELOOP) {
+			return false, nil // absent, or a symlink: not v2's concern
+		}
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 != 0 {
+		return false, err
+	}
+	perm := st.Mode().Perm()
+	return true, f.Chmod(perm | (perm&0o444)>>2)
 }
 
 // initList is the init scripts in the order they run: ignity's own

@@ -242,7 +242,7 @@ func (f *finish) backoff(r *runstate.Restarts) {
 // save records r, and sets run to the wrapper when the next start waits.
 func (f *finish) save(r runstate.Restarts, wait bool) error {
 	// A prefixed service's run stays ignity's, which redirects its output.
-	return errors.Join(f.st.SetRestarts(f.name, r), svc.SetRunWrapped(".", f.sys.Exe, wait || logprefix.Prefixed(".")))
+	return errors.Join(f.st.SetRestarts(f.name, r), svc.SetRunWrapped(".", f.sys.Exe, wait || logprefix.Prefixed(".") || keepWrapped(".")))
 }
 
 // cleanup stops what the dead run left in its process group pgid:
@@ -361,6 +361,11 @@ func ServiceRun(sys System, args []string) int {
 			return ExitSystem
 		}
 	}
+	if err := funnelRedirect(); err != nil {
+		log.Error(fmt.Errorf("run of %s: %w", name, err))
+		return ExitSystem
+	}
+	setPwd()
 	argv := user
 	path := user[0]
 	if ms := time.Until(r.Until).Milliseconds(); ms > 0 {

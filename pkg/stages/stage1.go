@@ -255,7 +255,9 @@ func (b *stage1) perms() error {
 
 func (b *stage1) stopBound() error {
 	n := finalizeCount(b.sys.Layout) + oneshotDowns(b.sys.Layout, b.cfg.BundleDir)
-	if bound := b.cfg.StopBound(n); bound > 10*time.Second {
+	// Only where the defaults go past docker stop's wait (too many
+	// finalize scripts): a grace set long on purpose is ignity check's to say.
+	if bound := b.cfg.StopBound(n); bound > 10*time.Second && config.DefaultFor(b.overlay).StopBound(n) > 10*time.Second {
 		b.log.Warn("a shutdown may take up to %v (IGNITY_SERVICES_GRACETIME, IGNITY_KILL_FINALIZE_MAXTIME x %d finalize and cont-finish.d scripts and oneshot down lines, IGNITY_KILL_GRACETIME): more than docker stop's default 10 s; raise it with docker stop -t", bound, n)
 	}
 	return nil

@@ -222,7 +222,7 @@ func (b *stage2) environ() []string {
 // s6-svscan pick them up.
 func (b *stage2) installServices() error {
 	b.log.Info("service", "Starting services")
-	prefixed, err := installServices(b.sys.Layout, b.cfg, b.noexec, b.sys.Exe, b.held, b.originOf)
+	prefixed, err := installServices(b.sys.Layout, b.cfg, b.noexec, b.sys.Exe, b.prepareUnit, b.originOf)
 	if err != nil {
 		return failWith(ExitUsage, err)
 	}
@@ -410,12 +410,11 @@ func (b *stage2) originOf(name string) string {
 // the names svc.Wrap gives them. With IGNITY_LOG_PREFIX=1, each service
 // without a log/ is made prefixed too (its run is then exe, which
 // redirects its output, see ServiceRun and pkg/logprefix), and its dir in
-// the scandir returned. A held service (one with dependencies) is made
-// ready the same way but stays in /run/ignity/services: the ordered start
-// moves it in (its prefixed dir is returned where it is now: the prefixer
-// opens its FIFOs there, and a rename keeps them). origin names the
-// image's copy of a service dir, for a noexec /run/ignity.
-func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string, held func(string) bool, origin func(string) string) ([]string, error) {
+// the scandir returned. prepare(name, dir) readies a dir for the ordered
+// start (order.go) before it goes in: a held service (one with
+// dependencies) goes in down. origin names the image's copy of a service
+// dir, for a noexec /run/ignity.
+func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string, prepare func(name, dir string) error, origin func(string) string) ([]string, error) {
 	entries, err := os.ReadDir(l.RunServices())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -446,13 +445,10 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string
 				errs = append(errs, fmt.Errorf("service %s: prefix its output (IGNITY_LOG_PREFIX=1): %w", e.Name(), err))
 				continue
 			}
-			if held(e.Name()) {
-				prefixed = append(prefixed, src)
-			} else {
-				prefixed = append(prefixed, filepath.Join(l.Scandir(), e.Name()))
-			}
+			prefixed = append(prefixed, filepath.Join(l.Scandir(), e.Name()))
 		}
-		if held(e.Name()) {
+		if err := prepare(e.Name(), src); err != nil {
+			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))
 			continue
 		}
 		if err := svc.Install(src, l.Scandir(), e.Name(), cfg.ServicesGrace); err != nil {

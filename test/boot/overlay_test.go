@@ -271,3 +271,137 @@ exec /command/with-contenv "$@"
 		boottest.WantOutput(t, res, "init sees hi umask 0027", "cmd sees hi")
 	})
 }
+
+// TestOverlayV2Modes: behance's v2 images ship their cont-init.d,
+// cont-finish.d and services.d scripts 0644, and its worker.sh writes run
+// files with echo: s6-overlay v2 made them executable at each boot, and
+// so does ignity, saying it once. ignity check warns about each.
+func TestOverlayV2Modes(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.File(t, r, "/etc/cont-init.d/10-a", "#!/bin/sh\necho cont-init-ran\n")
+		boottest.File(t, r, "/etc/services.d/web/run", "#!/bin/sh\ntouch /tmp/web-ran\nexec sleep 100\n")
+		boottest.File(t, r, "/etc/services.d/web/finish", "#!/bin/sh\nexit 0\n")
+		boottest.File(t, r, "/etc/cont-finish.d/10-z", "#!/bin/sh\necho cont-finish-ran\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/usr/bin/ignity", "check")
+		boottest.WantOutput(t, res, "warning: /etc/cont-init.d/10-a: not executable: ignity makes it executable at boot, as s6-overlay v2 did")
+		res = r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", boottest.WaitFor("/tmp/web-ran")+"echo cmd-ran")
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "cont-init-ran", "cmd-ran", "cont-finish-ran")
+		if n := strings.Count(res.Output, "made executable"); n != 1 {
+			t.Errorf("said %d times that scripts were made executable, want once\n%s", n, res)
+		}
+	})
+}
+
+// TestOverlayVarRunDir: an image where /var/run is a directory of its own
+// (s6-overlay v2's tarball made it one) and /var/run/s6 too: v2's
+// scandir path, /var/run/s6/services, leads to the live scandir.
+func TestOverlayVarRunDir(t *testing.T) {
+	for _, s6dir := range []bool{false, true} {
+		name := "no /var/run/s6"
+		if s6dir {
+			name = "/var/run/s6 a directory"
+		}
+		t.Run(name, func(t *testing.T) {
+			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+				if err := os.RemoveAll(r.Path("/var/run")); err != nil {
+					t.Fatal(err)
+				}
+				dir := "/var/run"
+				if s6dir {
+					dir = "/var/run/s6"
+				}
+				if err := os.MkdirAll(r.Path(dir), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				boottest.Script(t, r, "/etc/services.d/web/run", "#!/bin/sh\nexec sleep 100\n")
+				res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+					`i=0; until [ "$(s6-svstat -o up /var/run/s6/services/web 2>/dev/null)" = true ]; do i=$((i+1)); [ $i -gt 500 ] && break; sleep 0.01; done
+					 echo "web: $(s6-svstat -o up /var/run/s6/services/web)"; ls /var/run/s6/container_environment >/dev/null && echo "envdir there"`)
+				boottest.WantExit(t, res, 0)
+				boottest.WantOutput(t, res, "web: true", "envdir there")
+			})
+		})
+	}
+}
+
+// TestOverlayQuietDefaults: a grace set long on purpose (hotio:
+// S6_SERVICES_GRACETIME=180000) is said by ignity check, not at every
+// boot; a USER image (serversideup's www-data) boots without a word
+// about its uid; ignity status aligns names over 20 characters.
+func TestOverlayQuietDefaults(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		long := "a-service-name-of-thirty-chars"
+		boottest.Script(t, r, "/etc/services.d/"+long+"/run", "#!/bin/sh\nexec sleep 100\n")
+		boottest.Script(t, r, "/etc/services.d/web/run", "#!/bin/sh\nexec sleep 100\n")
+		env := boottest.Env("S6_SERVICES_GRACETIME=180000")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short, Env: env}, "/usr/bin/ignity", "check")
+		boottest.WantOutput(t, res, "a shutdown may take up to")
+		// The image's own account (busybox has none: added, as an image
+		// with USER has its own), given /run/ignity (RUN chown www-data
+		// /run/ignity), as it was given /var/run/s6 under s6-overlay.
+		if b := boottest.Read(t, r, "/etc/passwd"); !strings.Contains(b, "\nwww-data:") {
+			r.WriteFile(t, "/etc/passwd", 0o644, b+"www-data:x:33:33:www-data:/var/www:/bin/false\n")
+		}
+		if err := os.Lchown(r.Path("/run/ignity"), 33, 33); err != nil {
+			t.Fatal(err)
+		}
+		res = r.Boot(t, harness.Options{Timeout: boottest.Short, Env: env, User: "33:33"}, "/init", "sh", "-c",
+			`i=0; until [ "$(s6-svstat -o up /run/service/web 2>/dev/null)" = true ]; do i=$((i+1)); [ $i -gt 500 ] && break; sleep 0.01; done; ignity status`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantNoOutput(t, res, "a shutdown may take up to")
+		boottest.WantNoOutput(t, res, "running as uid")
+		// The columns after the name start at one offset on every row.
+		var at []int
+		for _, line := range strings.Split(res.Stdout, "\n") {
+			f := strings.Fields(line)
+			if len(f) > 1 && (f[0] == long || f[0] == "web" || f[0] == "NAME") {
+				at = append(at, strings.Index(line[len(f[0]):], f[1])+len(f[0]))
+			}
+		}
+		if len(at) < 2 {
+			t.Fatalf("status rows not found\n%s", res)
+		}
+		for _, a := range at[1:] {
+			if a != at[0] {
+				t.Errorf("status columns misaligned (second column at %v)\n%s", at, res.Stdout)
+			}
+		}
+	})
+}
+
+// TestOverlayV2BuildSteps: what v2 images' builds do to s6-overlay's own
+// files works on ignity's: behance's chmod and sed of
+// /etc/s6/init/init-stage2-fixattrs.txt (ignity ships a file there that
+// it never reads), and its non-root preparation, chown -R USER
+// /var/run/s6, which ignity check names with what ignity needs instead.
+func TestOverlayV2BuildSteps(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		f := "/etc/s6/init/init-stage2-fixattrs.txt"
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/bin/sh", "-c",
+			"chmod 0644 "+f+" && sed -i -e 's|^/var/run/s6 .*||' "+f+" && chown -h 33 /run/s6 && echo build-ok")
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "build-ok")
+		boottest.Script(t, r, "/etc/services.d/web/run", "#!/bin/sh\nexec sleep 100\n")
+		res = r.Boot(t, harness.Options{Timeout: boottest.Short}, "/usr/bin/ignity", "check")
+		boottest.WantOutput(t, res, "warning: /var/run/s6: owned by uid 33", "RUN chown 33 /run/ignity")
+	})
+}
+
+// TestOverlayLoggingScriptFromEnvdir: a cont-init.d script writes
+// S6_LOGGING_SCRIPT into the container environment during the boot, as
+// s6-overlay images do: logutil-service follows it (here without the
+// default's T, so no timestamp).
+func TestOverlayLoggingScriptFromEnvdir(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		boottest.Script(t, r, "/etc/cont-init.d/10-log", "#!/bin/sh\nprintf 'n3 s100000' > /run/s6/container_environment/S6_LOGGING_SCRIPT\n")
+		boottest.Script(t, r, "/etc/services.d/web/run", "#!/bin/sh\necho hello-log\nexec sleep 1000\n")
+		boottest.Script(t, r, "/etc/services.d/web/log/run", "#!/bin/sh\nexec logutil-service /var/log/web\n")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			`i=0; until grep -q hello-log /var/log/web/current 2>/dev/null; do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done; echo logged`)
+		boottest.WantExit(t, res, 0)
+		if cur := boottest.Read(t, r, "/var/log/web/current"); cur != "hello-log\n" {
+			t.Errorf("current = %q, want hello-log alone (the envdir's S6_LOGGING_SCRIPT has no T)", cur)
+		}
+	})
+}

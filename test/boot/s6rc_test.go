@@ -1,6 +1,7 @@
 package boot_test
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -165,5 +166,163 @@ echo "order: $(tr '\n' ' ' < /tmp/order)"; echo "x log: $(tr '\n' ' ' < /tmp/x.l
 			"order: base-shot-up on-top-up on-top-down base-shot-down \n",
 			"x log: svc-x-started svc-x-started \n",
 		)
+	})
+}
+
+// userBundle writes s6-overlay's user bundle as its tarball ships it,
+// with the image's members.
+func userBundle(t *testing.T, r *harness.Root, members ...string) {
+	t.Helper()
+	boottest.File(t, r, "/etc/s6-overlay/s6-rc.d/user/type", "bundle\n")
+	for _, m := range members {
+		boottest.File(t, r, "/etc/s6-overlay/s6-rc.d/user/contents.d/"+m, "")
+	}
+}
+
+// TestS6rcCmdWaitsForUser: as s6-overlay v3 does (s6-rc -u change top,
+// then the CMD), the CMD runs once every longrun of the user bundle is
+// ready, with no dependency and no oneshot anywhere, and without
+// IGNITY_CMD_WAIT_FOR_SERVICES.
+func TestS6rcCmdWaitsForUser(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		boottest.File(t, r, rc+"web/type", "longrun\n")
+		boottest.Script(t, r, rc+"web/run", readyLater("web", "0.5"))
+		boottest.File(t, r, rc+"web/notification-fd", "3\n")
+		userBundle(t, r, "web")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", `[ -e /tmp/web-ready ] && echo "web was ""ready"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "web was ready")
+	})
+}
+
+// TestS6rcDependenciesFile: s6-rc's older files, read where the .d
+// directories are absent: nginx's dependencies file names php-fpm (as
+// serversideup's images write it), a bundle's contents file its members.
+// nginx starts only once php-fpm is ready.
+func TestS6rcDependenciesFile(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		boottest.File(t, r, rc+"php-fpm/type", "longrun\n")
+		boottest.Script(t, r, rc+"php-fpm/run", readyLater("php-fpm", "0.5"))
+		boottest.File(t, r, rc+"php-fpm/notification-fd", "3\n")
+		boottest.File(t, r, rc+"nginx/type", "longrun\n")
+		boottest.Script(t, r, rc+"nginx/run", fmt.Sprintf(plainRun, "nginx"))
+		boottest.File(t, r, rc+"nginx/dependencies", "base\nphp-fpm\n")
+		boottest.File(t, r, rc+"web/type", "bundle\n")
+		boottest.File(t, r, rc+"web/contents", "nginx\n")
+		userBundle(t, r, "web")
+		// Up, for s6, is nginx's run spawned: its first line may come a
+		// moment later, so the CMD waits for that, and asks s6.
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			boottest.WaitFor("/tmp/nginx-start")+`echo "php-fpm ready: $(s6-svstat -o ready /run/service/php-fpm)"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "php-fpm ready: true")
+		wantBefore(t, r, "/tmp/php-fpm-ready", "/tmp/nginx-start")
+	})
+}
+
+// TestS6rcHeldInScandir: a longrun that waits for its dependencies is in
+// the scandir, down, from the first moment, as in s6-overlay: a oneshot's
+// s6-svc on it works (here with the stop policy, so that a failing
+// s6-svc would stop the boot), and it starts once its dependencies have.
+func TestS6rcHeldInScandir(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		boottest.File(t, r, rc+"init-ctl/type", "oneshot\n")
+		boottest.File(t, r, rc+"init-ctl/up", "s6-svc -d /run/service/svc-x\n")
+		boottest.File(t, r, rc+"svc-x/type", "longrun\n")
+		boottest.Script(t, r, rc+"svc-x/run", fmt.Sprintf(plainRun, "svc-x"))
+		boottest.File(t, r, rc+"svc-x/dependencies.d/init-ctl", "")
+		userBundle(t, r, "svc-x")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short, Env: boottest.Env("S6_BEHAVIOUR_IF_STAGE2_FAILS=2")}, "/init", "sh", "-c",
+			boottest.WaitFor("/tmp/svc-x-start")+`echo "svc-x up: $(s6-svstat -o up /run/service/svc-x)"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "svc-x up: true")
+	})
+}
+
+// TestS6rcFunnel: two producers for one consumer (frigate's
+// consumer-for naming two services): one logger, fed by both, as s6-rc
+// joins them.
+func TestS6rcFunnel(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		for _, p := range []string{"a", "b"} {
+			boottest.File(t, r, rc+p+"/type", "longrun\n")
+			boottest.Script(t, r, rc+p+"/run", "#!/bin/sh\necho from-"+p+"\nexec sleep 100\n")
+			boottest.File(t, r, rc+p+"/producer-for", "log\n")
+		}
+		boottest.File(t, r, rc+"log/type", "longrun\n")
+		boottest.Script(t, r, rc+"log/run", "#!/bin/sh\necho $$ >> /tmp/log-pids\nwhile read -r l; do echo \"logged: $l\" >> /tmp/log-out; done\n")
+		boottest.File(t, r, rc+"log/consumer-for", "a\nb\n")
+		boottest.File(t, r, rc+"log/pipeline-name", "pipe\n")
+		userBundle(t, r, "pipe")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			`i=0; until grep -q from-a /tmp/log-out 2>/dev/null && grep -q from-b /tmp/log-out; do i=$((i+1)); [ $i -gt 500 ] && break; sleep 0.01; done
+			 cat /tmp/log-out; echo "loggers: $(wc -l < /tmp/log-pids)"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "logged: from-a", "logged: from-b", "loggers: 1\n")
+	})
+}
+
+// TestS6rcAdminSources: Home Assistant's addon-base adds its oneshots to
+// s6-overlay's own source tree, /package/admin/s6-overlay-VERSION/etc/
+// s6-rc/sources, in s6-overlay's base bundle: they run, before the user
+// bundle's members.
+func TestS6rcAdminSources(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		src := "/package/admin/s6-overlay-3.1.6.2/etc/s6-rc/sources/"
+		boottest.File(t, r, src+"base-addon-banner/type", "oneshot\n")
+		boottest.File(t, r, src+"base-addon-banner/up", "sh -c \"echo banner >> /tmp/order\"\n")
+		boottest.File(t, r, src+"base/contents.d/base-addon-banner", "")
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		boottest.File(t, r, rc+"app/type", "longrun\n")
+		boottest.Script(t, r, rc+"app/run", "#!/bin/sh\necho app >> /tmp/order\nexec sleep 100\n")
+		boottest.File(t, r, rc+"app/dependencies.d/base", "")
+		userBundle(t, r, "app")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", boottest.WaitFor("/tmp/order")+`sleep 0.1; echo "order: $(tr '\n' ',' < /tmp/order)"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "order: banner,app,")
+	})
+}
+
+// TestS6rcUnusedRefusesNothing: hotio's base ships a finish at 0644 for
+// a service in no bundle: s6-overlay never runs it, and the boot goes
+// on; ignity check warns about it.
+func TestS6rcUnusedRefusesNothing(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		boottest.File(t, r, rc+"vpn/type", "longrun\n")
+		boottest.Script(t, r, rc+"vpn/run", "#!/bin/sh\nexec sleep 100\n")
+		boottest.File(t, r, rc+"vpn/finish", "#!/bin/sh\nexit 0\n")
+		boottest.File(t, r, rc+"app/type", "longrun\n")
+		boottest.Script(t, r, rc+"app/run", "#!/bin/sh\nexec sleep 100\n")
+		userBundle(t, r, "app")
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c", `echo cmd-ran; ignity check; echo "check exited $?"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "cmd-ran", "warning: /etc/s6-overlay/s6-rc.d/vpn/finish: not executable", "check exited 0")
+	})
+}
+
+// TestS6rcServicePwd: linuxserver's with-contenv applies UMASK only when
+// the shell's pwd prints one of s6-overlay's service dir paths: an
+// s6-rc.d and a services.d service both see /run/s6/services/NAME, and
+// s6-svc still works on /run/ignity/services-state/NAME.
+func TestS6rcServicePwd(t *testing.T) {
+	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
+		run := func(name string) string {
+			return "#!/bin/sh\necho \"" + name + " pwd: $(pwd)\" > /tmp/pwd-" + name + "\nexec sleep 100\n"
+		}
+		rc := "/etc/s6-overlay/s6-rc.d/"
+		boottest.File(t, r, rc+"svc-app/type", "longrun\n")
+		boottest.Script(t, r, rc+"svc-app/run", run("svc-app"))
+		userBundle(t, r, "svc-app")
+		boottest.Script(t, r, "/etc/services.d/legacy/run", run("legacy"))
+		res := r.Boot(t, harness.Options{Timeout: boottest.Short}, "/init", "sh", "-c",
+			boottest.WaitFor("/tmp/pwd-svc-app")+boottest.WaitFor("/tmp/pwd-legacy")+
+				`cat /tmp/pwd-svc-app /tmp/pwd-legacy; s6-svc -r /run/ignity/services-state/svc-app && echo "s6-svc ok"`)
+		boottest.WantExit(t, res, 0)
+		boottest.WantOutput(t, res, "svc-app pwd: /run/s6/services/svc-app\n", "legacy pwd: /run/s6/services/legacy\n", "s6-svc ok")
 	})
 }
