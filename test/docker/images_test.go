@@ -17,7 +17,8 @@ import (
 // gives; kill -9 of the main daemon recovers; docker run IMAGE CMD runs the CMD once
 // everything is ready and exits with its status.
 //
-// Every fixture appends the name of each init step to /tmp/boot-order as it runs.
+// Every fixture appends the name of each init step to /tmp/boot-order as it runs. The CMDs
+// exit with a status of 101 and up, which neither curl nor ignity gives.
 
 // imageStopMax is docker stop's own bound: past it, docker kills the container.
 const imageStopMax = 10 * time.Second
@@ -226,8 +227,8 @@ func TestImageLinuxserver(t *testing.T) {
 	t.Run("cmd", func(t *testing.T) {
 		t.Parallel()
 		c := newContainer(t)
-		res := c.run(nil, lsioEnv, img, "bash", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1/ && exit 7")
-		wantCode(t, res, 7)
+		res := c.run(nil, lsioEnv, img, "bash", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1/ && exit 101")
+		wantCode(t, res, 101)
 		wantContains(t, "the CMD's output", res.Stdout, strings.Join(lsioOrder, "\n")+"\n"+lsioPage)
 	})
 }
@@ -277,8 +278,8 @@ func TestImageServersideup(t *testing.T) {
 	t.Run("cmd", func(t *testing.T) {
 		t.Parallel()
 		c := newContainer(t)
-		res := c.run(nil, nil, img, "sh", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1:8080/index.php && exit 4")
-		wantCode(t, res, 4)
+		res := c.run(nil, nil, img, "sh", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1:8080/index.php && exit 102")
+		wantCode(t, res, 102)
 		wantContains(t, "the CMD's output", res.Stdout, strings.Join(ssuOrder, "\n")+"\n"+ssuPage)
 	})
 }
@@ -335,8 +336,8 @@ func TestImageHomeAssistant(t *testing.T) {
 	t.Run("cmd", func(t *testing.T) {
 		t.Parallel()
 		c := newContainer(t)
-		res := c.run(nil, nil, img, "bash", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1/ && exit 5")
-		wantCode(t, res, 5)
+		res := c.run(nil, nil, img, "bash", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1/ && exit 103")
+		wantCode(t, res, 103)
 		wantContains(t, "the CMD's output", res.Stdout, strings.Join(haOrder, "\n")+"\n"+haPage)
 	})
 }
@@ -418,8 +419,8 @@ func TestImageBehance(t *testing.T) {
 		// listen: curl retries a refused connection.
 		res := c.run(nil, nil, img, "/bin/bash", "/run.sh", "bash", "-c",
 			"cat /tmp/boot-order && s6-svstat -o up /var/run/s6/services/nginx && "+
-				"curl -fsS --retry 20 --retry-connrefused --retry-delay 1 http://127.0.0.1:8080/ && exit 6")
-		wantCode(t, res, 6)
+				"curl -fsS --retry 20 --retry-connrefused --retry-delay 1 http://127.0.0.1:8080/ && exit 104")
+		wantCode(t, res, 104)
 		wantContains(t, "the CMD's output", res.Stdout, strings.Join(behanceOrder, "\n")+"\ntrue\n"+behancePage)
 	})
 }
