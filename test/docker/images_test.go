@@ -1,6 +1,7 @@
 package docker_test
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,6 +23,11 @@ import (
 
 // imageStopMax is docker stop's own bound: past it, docker kills the container.
 const imageStopMax = 10 * time.Second
+
+// imageCmdMax bounds docker run of an image with a CMD: its boot, the CMD and the stop take
+// seconds; a boot that never ends (a with-contenv that execs itself) must not hold the test
+// for docker's own bound.
+const imageCmdMax = time.Minute
 
 // imageFixture builds testdata/images/NAME from its Dockerfile, the tarball under test
 // beside it (its name passed as the TARBALL build argument); the image is shared by the
@@ -92,6 +98,13 @@ func copyModes(src, dst string) error {
 		}
 		return os.Chmod(out, mode) // past the umask
 	})
+}
+
+// runCmd runs the container in the foreground with the CMD cmd, within imageCmdMax.
+func (c *container) runCmd(opts []string, image string, cmd ...string) result {
+	ctx, cancel := context.WithTimeout(bg(), imageCmdMax)
+	defer cancel()
+	return docker(ctx, nil, c.runArgs(opts, image, cmd)...)
 }
 
 // on is c with its checks reported to t: a subtest's failures are the subtest's.
@@ -227,7 +240,7 @@ func TestImageLinuxserver(t *testing.T) {
 	t.Run("cmd", func(t *testing.T) {
 		t.Parallel()
 		c := newContainer(t)
-		res := c.run(nil, lsioEnv, img, "bash", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1/ && exit 101")
+		res := c.runCmd(lsioEnv, img, "bash", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1/ && exit 101")
 		wantCode(t, res, 101)
 		wantContains(t, "the CMD's output", res.Stdout, strings.Join(lsioOrder, "\n")+"\n"+lsioPage)
 	})
@@ -278,7 +291,7 @@ func TestImageServersideup(t *testing.T) {
 	t.Run("cmd", func(t *testing.T) {
 		t.Parallel()
 		c := newContainer(t)
-		res := c.run(nil, nil, img, "sh", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1:8080/index.php && exit 102")
+		res := c.runCmd(nil, img, "sh", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1:8080/index.php && exit 102")
 		wantCode(t, res, 102)
 		wantContains(t, "the CMD's output", res.Stdout, strings.Join(ssuOrder, "\n")+"\n"+ssuPage)
 	})
@@ -336,7 +349,7 @@ func TestImageHomeAssistant(t *testing.T) {
 	t.Run("cmd", func(t *testing.T) {
 		t.Parallel()
 		c := newContainer(t)
-		res := c.run(nil, nil, img, "bash", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1/ && exit 103")
+		res := c.runCmd(nil, img, "bash", "-c", "cat /tmp/boot-order && curl -fsS http://127.0.0.1/ && exit 103")
 		wantCode(t, res, 103)
 		wantContains(t, "the CMD's output", res.Stdout, strings.Join(haOrder, "\n")+"\n"+haPage)
 	})
@@ -417,7 +430,7 @@ func TestImageBehance(t *testing.T) {
 		c := newContainer(t)
 		// v2 waits for the services to be up (S6_CMD_WAIT_FOR_SERVICES=1), not for nginx to
 		// listen: curl retries a refused connection.
-		res := c.run(nil, nil, img, "/bin/bash", "/run.sh", "bash", "-c",
+		res := c.runCmd(nil, img, "/bin/bash", "/run.sh", "bash", "-c",
 			"cat /tmp/boot-order && s6-svstat -o up /var/run/s6/services/nginx && "+
 				"curl -fsS --retry 20 --retry-connrefused --retry-delay 1 http://127.0.0.1:8080/ && exit 104")
 		wantCode(t, res, 104)
