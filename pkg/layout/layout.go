@@ -49,7 +49,15 @@ func (l Layout) RunFinalize() string { return l.path("run/ignity/finalize") }
 func (l Layout) RunServices() string { return l.path("run/ignity/services") }
 
 // Scandir is the directory s6-svscan supervises: the live service dirs.
+// It is a symlink to Servicedirs, made at each boot.
 func (l Layout) Scandir() string { return l.path("run/ignity/services-state") }
+
+// Servicedirs is where the scandir really is. s6-supervise runs each
+// service in its dir, so a service's cwd (what /proc/PID/cwd and pwdx
+// show) is Servicedirs/NAME: a path with /servicedirs/ in it, as under
+// s6-overlay v3 (/run/s6-rc:.../servicedirs/NAME), which linuxserver's
+// with-contenv looks for before it applies UMASK.
+func (l Layout) Servicedirs() string { return l.path("run/ignity/servicedirs") }
 
 // SvscanDir holds s6-svscan's own control files (signal handlers, finish).
 func (l Layout) SvscanDir() string { return l.path("run/ignity/services-state/.s6-svscan") }

@@ -232,12 +232,24 @@ func takeCmdStop(r *record) int {
 // handler records nothing (it is no Go process: it only tells s6-svscan),
 // so a control FIFO that s6-svscan made and no longer reads counts too:
 // s6-svscan has exec'd stage3, which records its reason at once.
+//
+// Only once s6-svscan was ready: it makes its FIFO before it opens it,
+// and in between the FIFO has no reader either. Before, use Requested.
 func (s State) Stopping() (reason string, ok bool) {
-	if r, err := s.load(); err == nil && r.reason != "" {
-		return r.reason, true
+	if reason, ok := s.Requested(); ok {
+		return reason, true
 	}
 	if s.svscanGone() {
 		return ReasonSvscanExited, true
+	}
+	return "", false
+}
+
+// Requested reports whether a shutdown was recorded (RequestShutdown,
+// ShutdownBegins), and why: what can be known before s6-svscan is ready.
+func (s State) Requested() (reason string, ok bool) {
+	if r, err := s.load(); err == nil && r.reason != "" {
+		return r.reason, true
 	}
 	return "", false
 }

@@ -178,6 +178,13 @@ func (b *stage1) resetRun() error {
 	if err == nil {
 		err = b.st.Create()
 	}
+	// The scandir is a link to where it really is: see layout.Servicedirs.
+	if err == nil {
+		err = os.Mkdir(b.sys.Layout.Servicedirs(), 0o755)
+	}
+	if err == nil {
+		err = os.Symlink(filepath.Base(b.sys.Layout.Servicedirs()), b.sys.Layout.Scandir())
+	}
 	if err == nil {
 		err = os.MkdirAll(b.sys.Layout.SvscanDir(), 0o755)
 	}

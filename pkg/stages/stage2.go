@@ -40,7 +40,7 @@ func Stage2(sys System, cmd []string, ready *os.File) int {
 	b.term = make(chan os.Signal, 1)
 	signal.Notify(b.term, unix.SIGTERM)
 	for _, s := range b.steps() {
-		if _, stopping := b.st.Stopping(); stopping {
+		if b.stopping() {
 			return 0
 		}
 		err := s.run()
@@ -50,7 +50,7 @@ func Stage2(sys System, cmd []string, ready *os.File) int {
 		case errors.Is(err, errStopped):
 			return 0
 		}
-		if _, stopping := b.st.Stopping(); stopping {
+		if b.stopping() {
 			// The step failed because the shutdown began meanwhile (s6-svscan
 			// gone from under the scan request): the shutdown decides.
 			return 0
@@ -84,19 +84,21 @@ func (b *stage2) steps() []step {
 
 // stage2 is what the steps of Stage2 share.
 type stage2 struct {
-	sys    System
-	cmd    []string
-	env    []string // the merged environment, from stage1, PATH as scripts get it
-	image  []string // the envdir's environment as read, PATH as the image has it
-	cfg    config.Config
-	log    *console.Logger
-	st     runstate.State
-	ready  *os.File // s6-svscan's ready pipe, read end
-	term   chan os.Signal
-	noexec bool // /run/ignity is mounted noexec
-	plan   services.Plan
-	origin map[string]string // a longrun's definition dir in the image, by name
-	envMu  sync.Mutex        // env: oneshots run in parallel
+	sys   System
+	cmd   []string
+	env   []string // the merged environment, from stage1, PATH as scripts get it
+	image []string // the envdir's environment as read, PATH as the image has it
+	cfg   config.Config
+	log   *console.Logger
+	st    runstate.State
+	ready *os.File // s6-svscan's ready pipe, read end
+	// svscanUp: s6-svscan said it is ready (see stopping).
+	svscanUp bool
+	term     chan os.Signal
+	noexec   bool // /run/ignity is mounted noexec
+	plan     services.Plan
+	origin   map[string]string // a longrun's definition dir in the image, by name
+	envMu    sync.Mutex        // env: oneshots run in parallel
 }
 
 // errQuiet ends stage2 without a word: whoever failed said why.
@@ -112,7 +114,21 @@ func (b *stage2) awaitSvscan() error {
 	if n, _ := b.ready.Read(buf); n != 1 || buf[0] != '\n' {
 		return errQuiet
 	}
+	b.svscanUp = true
 	return nil
+}
+
+// stopping reports whether the shutdown began. Until s6-svscan is ready
+// only a recorded request counts: its control FIFO has no reader yet
+// between its mkfifo and its open, which would read as s6-svscan gone
+// and end stage2 before the boot.
+func (b *stage2) stopping() bool {
+	if !b.svscanUp {
+		_, ok := b.st.Requested()
+		return ok
+	}
+	_, ok := b.st.Stopping()
+	return ok
 }
 
 func (b *stage2) readBoot() error {

@@ -179,6 +179,33 @@ func TestStage2NotReady(t *testing.T) {
 	}
 }
 
+// TestStage2BeforeSvscanReads: s6-svscan makes its control FIFO before
+// it opens it. A FIFO with no reader then is no shutdown to stage2, until
+// s6-svscan said it is ready (stage2 ended quietly, hanging the
+// container, when it took that FIFO for s6-svscan gone).
+func TestStage2BeforeSvscanReads(t *testing.T) {
+	w := newWorld(t)
+	if err := os.MkdirAll(w.sys.Layout.SvscanDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.state().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: os.Getpid()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(w.sys.Layout.SvscanDir(), "control"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := &stage2{sys: w.sys, st: w.state(), ready: readyPipe(t, true)}
+	if b.stopping() {
+		t.Error("before s6-svscan is ready, a FIFO with no reader reads as a shutdown")
+	}
+	if err := b.awaitSvscan(); err != nil {
+		t.Fatal(err)
+	}
+	if !b.stopping() {
+		t.Error("once s6-svscan was ready, a FIFO with no reader (s6-svscan exec'd its finish) is not a shutdown")
+	}
+}
+
 // TestStage2TermStopsInitScript: stage3's SIGTERM to a booting stage2
 // stops the running init script at once, and the boot goes no further.
 func TestStage2TermStopsInitScript(t *testing.T) {
