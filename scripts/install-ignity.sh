@@ -44,10 +44,13 @@ if [ ! -e /etc/nsswitch.conf ]; then
 	chmod 0644 /etc/nsswitch.conf
 fi
 
-# Owned by root, group 0 may write: OpenShift runs images as an arbitrary UID in group 0.
+# Any uid may boot ignity here (USER 1000, an arbitrary UID in group 0 as OpenShift runs
+# images, an image's USER www-data): mode 1777, as /tmp. The sticky bit keeps every uid
+# from removing or renaming what another made; /init keeps its state in a private
+# directory it makes afresh at each boot and trusts nothing else found there.
 mkdir -p /run/ignity
 chown 0:0 /run/ignity
-chmod 0775 /run/ignity
+chmod 1777 /run/ignity
 
 # s6-overlay's runtime paths, symlinks into /run/ignity (rebuilt at every boot), made
 # here for images that run with a read-only root; /init makes them where it can write.

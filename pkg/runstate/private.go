@@ -3,7 +3,7 @@ package runstate
 // The private state directory and the rules every access to it follows.
 //
 // /run/ignity is often writable by other uids: 1777 under docker run
-// --tmpfs, 0777 as a Kubernetes emptyDir, 0775 root:0 with the installer.
+// --tmpfs, 0777 as a Kubernetes emptyDir, 0775 root:0 as older installers made it.
 // So nothing of what decides a shutdown, an exit status or a restart lives
 // directly there. It lives in one directory, /run/ignity/.state, that
 // stage1 creates fresh at each boot (Create), owned by /init's uid and

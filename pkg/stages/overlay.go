@@ -232,8 +232,9 @@ func (b *stage2) fixAttrs() error {
 // and the programs of /etc/services.d's service dirs, executable, as
 // s6-overlay v2 did at every boot (its fix-attrs pass over them): v2
 // images ship them 0644 (behance's), or write run files with echo. Said
-// once, naming them. A file that cannot be changed (a read-only root) is
-// named too: it fails where it runs. Each is changed through a descriptor
+// once, naming them. A file that cannot be changed (a read-only root, a
+// non-root boot over root's files) is named too: a script then runs
+// through its #! interpreter (see v2Argv), a service's program fails. Each is changed through a descriptor
 // opened without following a symlink at its last component.
 func (b *stage2) v2Modes() {
 	l := b.sys.Layout
@@ -248,7 +249,7 @@ func (b *stage2) v2Modes() {
 		changed, err := addExec(f)
 		switch {
 		case err != nil:
-			b.log.Warn("%s: not executable and cannot be made so as s6-overlay v2 did (%v): chmod +x it in the image", l.InImage(f), err)
+			b.log.Warn("%s: not executable and cannot be made so as s6-overlay v2 did (%v): it runs through its #! interpreter; chmod +x it in the image", l.InImage(f), err)
 		case changed:
 			made = append(made, l.InImage(f))
 		}

@@ -196,7 +196,7 @@ func (b *stage1) resetRun() error {
 
 // stickRun sets the sticky bit of /run/ignity when other uids may write
 // it (1777 under docker run --tmpfs, 0777 as a Kubernetes emptyDir, 0775
-// root:0 with the installer) and this process may change its mode: then
+// root:0 as older installers made it) and this process may change its mode: then
 // no other uid can remove or rename the entries /init makes there, as in
 // /tmp. Where it cannot (a non-root /init in a directory root owns), the
 // private state directory still refuses what another uid made.

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ignity/ignity/pkg/check"
@@ -125,10 +126,46 @@ var errStopped = errors.New("stopped: the container is stopping")
 // that reaps everything, or proc.WaitPid. When stop delivers, the group
 // gets SIGTERM and the error is errStopped.
 func runScript(l layout.Layout, path string, env []string, max time.Duration, wait func(pid int) <-chan unix.WaitStatus, stop <-chan os.Signal) (int, error) {
+	if argv := v2Argv(l, path); argv != nil {
+		return runArgv(argv, env, max, wait, stop)
+	}
 	if err := check.Program(l, path); err != nil {
 		return 0, err
 	}
 	return runArgv([]string{path}, env, max, wait, stop)
+}
+
+// v2Argv is how a cont-init.d or cont-finish.d script that is not
+// executable runs: s6-overlay v2 made them executable at every boot, and
+// v2Modes does too where it may; where it may not (a non-root boot over
+// root's files, a read-only root) the script runs through the interpreter
+// its #! line names, with that line's one argument, as the kernel would
+// run it, or /bin/sh without one, as execvp would. nil for any other file,
+// and for one this process may execute.
+func v2Argv(l layout.Layout, path string) []string {
+	if d := filepath.Dir(path); d != l.EtcContInit() && d != l.EtcContFinish() {
+		return nil
+	}
+	if unix.Access(path, unix.X_OK) == nil {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // the check names it
+	}
+	defer f.Close()
+	head := make([]byte, 256)
+	n, _ := io.ReadFull(f, head)
+	line, _, _ := strings.Cut(string(head[:n]), "\n")
+	interp, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return []string{"/bin/sh", path}
+	}
+	prog, arg, _ := strings.Cut(strings.TrimLeft(interp, " \t"), " ")
+	if arg = strings.TrimSpace(arg); arg != "" {
+		return []string{prog, arg, path}
+	}
+	return []string{prog, path}
 }
 
 // runArgv is runScript without the check: argv[0] is a path.

@@ -667,8 +667,8 @@ func TestInstallScript(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := fi.Sys().(*syscall.Stat_t)
-			if !fi.IsDir() || fi.Mode().Perm() != 0o775 || st.Uid != 0 || st.Gid != 0 {
-				t.Errorf("/run/ignity: %v %d:%d, want a directory 0775 owned by 0:0", fi.Mode(), st.Uid, st.Gid)
+			if !fi.IsDir() || fi.Mode().Perm() != 0o777 || fi.Mode()&os.ModeSticky == 0 || st.Uid != 0 || st.Gid != 0 {
+				t.Errorf("/run/ignity: %v %d:%d, want a directory 1777 owned by 0:0", fi.Mode(), st.Uid, st.Gid)
 			}
 			status, out, err := runIn(root.Dir, "/usr/bin/s6-setuidgid", "nobody", "/usr/lib/execline/bin/exit", "0")
 			if err != nil || status != 0 {
