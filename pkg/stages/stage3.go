@@ -35,6 +35,11 @@ import (
 func Stage3(sys System) int {
 	d := &stage3{sys: sys, st: sys.state(), start: time.Now()}
 	d.log = console.To(sys.Stderr, 1)
+	// First, before anything starts a thread or a process: are there
+	// pids enough for the normal stop?
+	if why := tooFewPids(pidsDirs); why != "" {
+		return d.degraded(why)
+	}
 	for _, s := range d.steps() {
 		if err := s.run(); err != nil {
 			// Nothing may stop a shutdown half-way: say it and go on.
@@ -221,6 +226,10 @@ func (d *stage3) finalize() {
 	for _, s := range finalizeList(dir, l) {
 		status, err := runScript(l, s, d.env, d.cfg.FinalizeMax, d.reaper.Wait, nil)
 		switch {
+		case errNoPids(err):
+			// The rest of the stop forks nothing: it goes on, bounded.
+			d.log.Info("finalize", "finalize script %s: %v: no pid to spare under the pids limit; skipping the finalize scripts left", etcName(l, s), err)
+			return
 		case err == proc.ErrTimeout:
 			d.log.Warn("finalize script %s killed after IGNITY_KILL_FINALIZE_MAXTIME=%d ms", etcName(l, s), d.cfg.FinalizeMax.Milliseconds())
 		case err != nil:

@@ -102,3 +102,31 @@ func (c *container) steadyPids() int {
 		last = n
 	}
 }
+
+// TestStopWithTooFewPids: with a pids limit that leaves a stop only 2
+// pids beyond the steady state, too few for the normal stop, docker stop
+// still ends well before its 10 s SIGKILL, the container exits with the
+// SIGTERM's status (143, not docker's 137), and the log says why.
+func TestStopWithTooFewPids(t *testing.T) {
+	need(t)
+	t.Parallel()
+	img := fixtureImage(t, "debian", pidsFixture)
+	vol := newVolume(t)
+	c := newContainer(t)
+	c.start(vol.mount(), img, "sleep", "1000")
+	c.waitFor("service marker", func() bool { return vol.has("svc") })
+	steady := c.steadyPids()
+	if res := c.do("update", "--pids-limit", strconv.Itoa(steady+2)); res.Code != 0 {
+		t.Fatalf("docker update --pids-limit:\n%s", res)
+	}
+	t.Logf("steady state: %d pids; limit %d", steady, steady+2)
+	// Docker SIGKILLs at 10 s; the degraded stop waits at most
+	// IGNITY_KILL_GRACETIME (3 s) for the processes' SIGTERM.
+	if took := c.stop(); took > 8*time.Second {
+		t.Errorf("docker stop took %v, want well under its 10 s timeout\n--- logs\n%s", took, c.logs())
+	}
+	c.wantExited(143)
+	if logs := c.logs(); !strings.Contains(logs, "[supervisor/finalize] pids limit ") || !strings.Contains(logs, "skipping the finalize scripts") {
+		t.Errorf("no [supervisor/finalize] line naming the pids limit and what is skipped\n--- logs\n%s", logs)
+	}
+}

@@ -30,12 +30,15 @@ var Caught = []os.Signal{
 var signals chan os.Signal
 
 func init() {
-	switch stage(os.Args) {
-	case "stage1":
-	case "stage3":
-		// The fewest threads: a stop may have only a few pids to spare.
+	st := stage(os.Args)
+	if st != "stage1" {
+		// The fewest threads: every thread takes a pid of the container's
+		// pids limit, and a stop (stage3, the handlers, a service's
+		// finish, cmd-exit) may have only a few to spare. Only /init
+		// has work (perms) that more threads would speed up.
 		runtime.GOMAXPROCS(1)
-	default:
+	}
+	if st == "" {
 		return
 	}
 	signals = make(chan os.Signal, 32)
