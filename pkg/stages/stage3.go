@@ -37,7 +37,7 @@ func Stage3(sys System) int {
 	d.log = console.To(sys.Stderr, 1)
 	// First, before anything starts a thread or a process: are there
 	// pids enough for the normal stop?
-	if why := tooFewPids(pidsDirs); why != "" {
+	if why := earlysig.Short(); why != "" {
 		return d.degraded(why)
 	}
 	for _, s := range d.steps() {
@@ -126,7 +126,7 @@ func (d *stage3) readConfig() error {
 func (d *stage3) readEnv() error {
 	envs, err := envload.ReadDir(d.sys.Layout.RunEnvs())
 	if err != nil {
-		d.env = layout.ChildEnv(os.Environ())
+		d.env = layout.ChildEnv(withoutGomaxprocs(os.Environ()))
 		return fmt.Errorf("%w: the finalize scripts get the container's environment", err)
 	}
 	d.env = layout.ChildEnv(envs)
@@ -450,4 +450,16 @@ func supervised(l layout.Layout, fifos []string) []string {
 		names[i], _ = filepath.Rel(l.Scandir(), filepath.Dir(filepath.Dir(f)))
 	}
 	return names
+}
+
+// withoutGomaxprocs drops GOMAXPROCS from env: the stage3 script sets it
+// to 1 for stage3's own runtime, not for the finalize scripts.
+func withoutGomaxprocs(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "GOMAXPROCS=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -9,64 +9,12 @@ package stages
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ignity/ignity/pkg/proc"
-	earlysig "github.com/ignity/ignity/pkg/stages/early"
 	"golang.org/x/sys/unix"
 )
-
-// stopPathPids is how many pids the normal stop needs to spare when
-// stage3 starts (beyond those its own start took): a finalize script at
-// a time, the CMD's cmd-exit, and the threads stage3 starts as it goes
-// (its reaper, the finalize scripts' goroutine). Below it, stage3 takes
-// the degraded path. Measured with test/docker's TestStopUnderPidsLimit
-// (see the README's Shutdown section, "Spare pids").
-const stopPathPids = 3
-
-// pidsDirs are where a container sees its own pids cgroup: cgroup v2
-// (with a cgroup namespace, Docker's default there), then v1's pids
-// controller (Docker 20.10 on v1 mounts the container's own group there).
-var pidsDirs = []string{"/sys/fs/cgroup", "/sys/fs/cgroup/pids"}
-
-// pidsLimit is the pids limit of this process's cgroup and the count in
-// use, from the first of dirs with a numeric pids.max; ok is false with
-// no limit ("max"), or none found.
-func pidsLimit(dirs []string) (limit, current int, ok bool) {
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "pids.max"))
-		if err != nil {
-			continue
-		}
-		limit, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil {
-			return 0, 0, false // "max": no limit
-		}
-		b, err = os.ReadFile(filepath.Join(dir, "pids.current"))
-		if err != nil {
-			return 0, 0, false
-		}
-		current, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		return limit, current, err == nil
-	}
-	return 0, 0, false
-}
-
-// tooFewPids says why the normal stop cannot run, naming the limit and
-// the count, or "" when it can (or no limit applies).
-func tooFewPids(dirs []string) string {
-	limit, current, ok := pidsLimit(dirs)
-	if !ok || limit-current >= stopPathPids {
-		return ""
-	}
-	return fmt.Sprintf("pids limit %d with %d in use leaves %d, and the stop needs %d", limit, current, max(limit-current, 0), stopPathPids)
-}
 
 // errNoPids marks a fork that failed for want of a pid (EAGAIN: the pids
 // limit, or RLIMIT_NPROC).
@@ -78,13 +26,11 @@ func errNoPids(err error) bool { return errors.Is(err, unix.EAGAIN) }
 // when it was recorded, else the CMD's stop signal's (128+n: it got it,
 // and what it died of cannot be known), else the normal outcome.
 func (d *stage3) degraded(why string) int {
-	sigs := earlysig.Signals()
-	if sigs != nil {
-		// The signal loop runs already (package early): adding signals to
-		// its channel starts no goroutine.
-		signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGHUP, unix.SIGABRT,
-			unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
-	}
+	// Ignored, not caught: catching starts the runtime's signal thread.
+	// Nothing is forked here to inherit SIG_IGN.
+	signal.Ignore(unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGHUP, unix.SIGABRT,
+		unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
+	pollNone(time.Now()) // the stop handler's zombie holds a pid
 	if err := d.readConfig(); err != nil {
 		d.log.Error(err)
 	}

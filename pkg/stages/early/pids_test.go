@@ -1,4 +1,4 @@
-package stages
+package early
 
 import (
 	"os"
@@ -23,13 +23,13 @@ func TestTooFewPids(t *testing.T) {
 			os.WriteFile(filepath.Join(v1, "pids.max"), []byte(tt.max), 0o644)
 			os.WriteFile(filepath.Join(v1, "pids.current"), []byte(tt.current), 0o644)
 			dirs := []string{filepath.Join(t.TempDir(), "none"), v1}
-			got := tooFewPids(dirs)
+			got := TooFewPids(dirs)
 			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
-				t.Errorf("tooFewPids = %q, want %q", got, tt.want)
+				t.Errorf("TooFewPids = %q, want %q", got, tt.want)
 			}
 		})
 	}
-	if got := tooFewPids([]string{t.TempDir()}); got != "" {
+	if got := TooFewPids([]string{t.TempDir()}); got != "" {
 		t.Errorf("with no pids cgroup: %q, want the normal stop", got)
 	}
 }
