@@ -96,7 +96,7 @@ func stage(argv []string) string {
 // (its reaper, the finalize scripts' goroutine). Below it, stage3 takes
 // the degraded path (package stages). Measured with test/docker's TestStopUnderPidsLimit
 // (see the README's Shutdown section, "Spare pids").
-const StopPathPids = 3
+const StopPathPids = 5
 
 // PidsDirs are where a container sees its own pids cgroup: cgroup v2
 // (with a cgroup namespace, Docker's default there), then v1's pids
