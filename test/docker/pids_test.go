@@ -103,7 +103,7 @@ func (c *container) steadyPids() int {
 	}
 }
 
-// TestStopWithTooFewPids: with a pids limit that leaves a stop only 3
+// TestStopWithTooFewPids: with a pids limit that leaves a stop only 4
 // pids beyond the steady state, too few for the normal stop, docker stop
 // still ends well before its 10 s SIGKILL, the container exits with the
 // SIGTERM's status (143, not docker's 137), and the log says why.
@@ -116,10 +116,10 @@ func TestStopWithTooFewPids(t *testing.T) {
 	c.start(vol.mount(), img, "sleep", "1000")
 	c.waitFor("service marker", func() bool { return vol.has("svc") })
 	steady := c.steadyPids()
-	if res := c.do("update", "--pids-limit", strconv.Itoa(steady+3)); res.Code != 0 {
+	if res := c.do("update", "--pids-limit", strconv.Itoa(steady+4)); res.Code != 0 {
 		t.Fatalf("docker update --pids-limit:\n%s", res)
 	}
-	t.Logf("steady state: %d pids; limit %d", steady, steady+3)
+	t.Logf("steady state: %d pids; limit %d", steady, steady+4)
 	// Docker SIGKILLs at 10 s; the degraded stop waits at most
 	// IGNITY_KILL_GRACETIME (3 s) for the processes' SIGTERM.
 	if took := c.stop(); took > 8*time.Second {

@@ -13,7 +13,7 @@ func TestTooFewPids(t *testing.T) {
 		want               string // a substring, or "" for the normal stop
 	}{
 		{"no limit", "max\n", "12\n", ""},
-		{"enough", "20\n", "17\n", ""},
+		{"enough", "20\n", "15\n", ""},
 		{"too few", "20\n", "19\n", "pids limit 20 with 19 in use leaves 1, and the stop needs"},
 		{"over", "20\n", "23\n", "leaves 0,"},
 	} {
