@@ -87,6 +87,14 @@ release() {
 		'# ignity: s6-svscan SIGTERM handler; b is what s6-svscanctl -b writes' \
 		'/usr/bin/s6-svscanctl -b .' >"$root/usr/lib/ignity/SIGTERM"
 	chmod 0755 "$root/usr/lib/ignity/SIGTERM"
+	# s6-svscan's finish and crash (stage1 links them here): stage3, whose Go
+	# runtime starts with one P, so with one thread beside the exec'd PID 1
+	# (sysmon) instead of one more per idle CPU: a stop may have few pids.
+	printf '%s\n' '#!/usr/lib/execline/bin/execlineb -P' \
+		'# ignity: s6-svscan finish and crash, stage3 with GOMAXPROCS=1' \
+		'/usr/lib/execline/bin/export GOMAXPROCS 1' \
+		'/usr/bin/ignity stage3' >"$root/usr/lib/ignity/stage3"
+	chmod 0755 "$root/usr/lib/ignity/stage3"
 	mkdir -p "$root/usr/src"
 	install -m 0755 scripts/install-ignity.sh "$root/usr/src/install-ignity.sh"
 	# s6-overlay v2's file that v2 images' builds edit (behance: chmod, sed): there, for

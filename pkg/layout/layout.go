@@ -75,6 +75,10 @@ type Programs struct {
 	// StopHandler is s6-svscan's SIGTERM handler: an execline script of
 	// the tarball that tells s6-svscan to exec stage3 (s6-svscanctl -b).
 	StopHandler string
+	// Stage3 is s6-svscan's finish and crash: an execline script of the
+	// tarball that execs ignity stage3 with GOMAXPROCS=1, so that its Go
+	// runtime starts the fewest threads (each takes a pid).
+	Stage3 string
 }
 
 // ExeclineBin holds execline's programs (foreground, wait, eltest, ...).
@@ -89,6 +93,7 @@ var DefaultPrograms = Programs{
 	Withstdinas: ExeclineBin + "/withstdinas",
 	Execlineb:   "/usr/bin/execlineb",
 	StopHandler: "/usr/lib/ignity/SIGTERM",
+	Stage3:      "/usr/lib/ignity/stage3",
 }
 
 // DefaultPath is the PATH given to everything ignity starts when the

@@ -282,15 +282,32 @@ func (b *stage1) stopBound() error {
 // (layout.Programs.StopHandler), linked the same way: one pid and one
 // thread, which tells s6-svscan to exec stage3 through its control FIFO.
 // A stop then needs no spare thread before stage3, itself exec'd by PID 1.
+//
+// finish and crash are the tarball's stage3 script (Programs.Stage3),
+// which execs ignity stage3 with GOMAXPROCS=1: the Go runtime then starts
+// one thread beside PID 1's, not one more per idle CPU, and each takes a
+// pid of the container's limit. Without one (tests), the binary.
 func (b *stage1) seedScandir() error {
 	dir := b.sys.Layout.SvscanDir()
-	first := filepath.Join(dir, "finish")
+	first := filepath.Join(dir, "SIGINT")
 	if err := os.Symlink(b.sys.Exe, first); err != nil {
 		return err
 	}
-	errs := []error{os.Symlink(b.sys.Programs.StopHandler, filepath.Join(dir, "SIGTERM"))}
+	stage3 := b.sys.Programs.Stage3
+	if stage3 == "" {
+		stage3 = b.sys.Exe
+	}
+	finish := filepath.Join(dir, "finish")
+	errs := []error{
+		os.Symlink(b.sys.Programs.StopHandler, filepath.Join(dir, "SIGTERM")),
+		os.Symlink(stage3, finish),
+	}
 	for name := range handlers {
-		if name != "finish" && name != "SIGTERM" {
+		switch name {
+		case "SIGINT", "SIGTERM", "finish":
+		case "crash":
+			errs = append(errs, os.Link(finish, filepath.Join(dir, name)))
+		default:
 			errs = append(errs, os.Link(first, filepath.Join(dir, name)))
 		}
 	}

@@ -80,7 +80,13 @@ func TestStage1(t *testing.T) {
 	if v, err := os.ReadFile(w.host("/run/ignity/envs/APP_MODE")); err != nil || string(v) != "prod" {
 		t.Errorf("envdir APP_MODE = %q, %v", v, err)
 	}
-	for _, h := range []string{"finish", "crash", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH"} {
+	for _, h := range []string{"finish", "crash"} {
+		target, err := os.Readlink(filepath.Join(w.sys.Layout.SvscanDir(), h))
+		if want := w.sys.Programs.Stage3; err != nil || target != want {
+			t.Errorf(".s6-svscan/%s -> %q, %v; want the stage3 script %s", h, target, err, want)
+		}
+	}
+	for _, h := range []string{"SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH"} {
 		target, err := os.Readlink(filepath.Join(w.sys.Layout.SvscanDir(), h))
 		if err != nil || target != w.sys.Exe {
 			t.Errorf(".s6-svscan/%s -> %q, %v; want the binary", h, target, err)

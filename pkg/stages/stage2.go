@@ -316,7 +316,11 @@ func (b *stage2) startCmd() error {
 	for _, word := range append(start, b.cmd...) {
 		argv = append(argv, " "+word)
 	}
-	argv = append(argv, "", b.sys.Exe, "cmd-exit", strconv.Itoa(watcher), "--")
+	// cmd-exit runs on the stop path: with GOMAXPROCS=1 (execline's
+	// export, a chain-loader in the same process) its Go runtime starts
+	// the fewest threads, each a pid of the container's limit.
+	export := filepath.Join(filepath.Dir(b.sys.Programs.Foreground), "export")
+	argv = append(argv, "", export, "GOMAXPROCS", "1", b.sys.Exe, "cmd-exit", strconv.Itoa(watcher), "--")
 	argv = append(argv, b.cmd...)
 	err = b.sys.Exec(b.sys.Programs.Foreground, argv, env)
 	b.sys.Kill(watcher, unix.SIGKILL)

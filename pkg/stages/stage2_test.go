@@ -84,13 +84,13 @@ func TestStage2(t *testing.T) {
 
 	argv := w.lastExec()
 	fd := argv[4]
-	want := []string{w.sys.Programs.Foreground, "foreground", " " + w.sys.Exe, " cmd-start", fd, " --", " true", "", w.sys.Exe, "cmd-exit", argv[10], "--", "true"}
+	want := []string{w.sys.Programs.Foreground, "foreground", " " + w.sys.Exe, " cmd-start", fd, " --", " true", "", filepath.Join(filepath.Dir(w.sys.Programs.Foreground), "export"), "GOMAXPROCS", "1", w.sys.Exe, "cmd-exit", argv[13], "--", "true"}
 	if strings.Join(argv, "|") != strings.Join(want, "|") {
 		t.Fatalf("exec %q,\nwant %q", argv, want)
 	}
 	// The watcher runs, reading the pipe whose write end the waiter gets;
 	// the failed exec kills it and fails the boot.
-	watcher, _ := strconv.Atoi(argv[10])
+	watcher, _ := strconv.Atoi(argv[13])
 	if !w.killed(fmt.Sprintf("%d:SIGKILL", watcher)) || !w.killed(abortSvscan) {
 		t.Errorf("after the failed exec: kills %q", w.kills)
 	}

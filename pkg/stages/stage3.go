@@ -35,6 +35,11 @@ import (
 func Stage3(sys System) int {
 	d := &stage3{sys: sys, st: sys.state(), start: time.Now()}
 	d.log = console.To(sys.Stderr, 1)
+	// First, before anything starts a thread or a process: are there
+	// pids enough for the normal stop?
+	if why := earlysig.Short(); why != "" {
+		return d.degraded(why)
+	}
 	for _, s := range d.steps() {
 		if err := s.run(); err != nil {
 			// Nothing may stop a shutdown half-way: say it and go on.
@@ -121,7 +126,7 @@ func (d *stage3) readConfig() error {
 func (d *stage3) readEnv() error {
 	envs, err := envload.ReadDir(d.sys.Layout.RunEnvs())
 	if err != nil {
-		d.env = layout.ChildEnv(os.Environ())
+		d.env = layout.ChildEnv(withoutGomaxprocs(os.Environ()))
 		return fmt.Errorf("%w: the finalize scripts get the container's environment", err)
 	}
 	d.env = layout.ChildEnv(envs)
@@ -221,6 +226,10 @@ func (d *stage3) finalize() {
 	for _, s := range finalizeList(dir, l) {
 		status, err := runScript(l, s, d.env, d.cfg.FinalizeMax, d.reaper.Wait, nil)
 		switch {
+		case errNoPids(err):
+			// The rest of the stop forks nothing: it goes on, bounded.
+			d.log.Info("finalize", "finalize script %s: %v: no pid to spare under the pids limit; skipping the finalize scripts left", etcName(l, s), err)
+			return
 		case err == proc.ErrTimeout:
 			d.log.Warn("finalize script %s killed after IGNITY_KILL_FINALIZE_MAXTIME=%d ms", etcName(l, s), d.cfg.FinalizeMax.Milliseconds())
 		case err != nil:
@@ -441,4 +450,16 @@ func supervised(l layout.Layout, fifos []string) []string {
 		names[i], _ = filepath.Rel(l.Scandir(), filepath.Dir(filepath.Dir(f)))
 	}
 	return names
+}
+
+// withoutGomaxprocs drops GOMAXPROCS from env: the stage3 script sets it
+// to 1 for stage3's own runtime, not for the finalize scripts.
+func withoutGomaxprocs(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "GOMAXPROCS=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -12,11 +12,11 @@ import (
 // stopSparePids is what a stop needs beyond the container's pids at
 // steady state, with one service, one finalize script and a CMD: the
 // figure the README's Shutdown section gives, measured with docker update
-// --pids-limit (the smallest limit at which docker stop still runs the
-// finalize script and exits with the CMD's status): + 7 failed every
-// time, + 8 and + 9 in some runs (the Go processes' thread counts vary
-// with timing), + 10 never.
-const stopSparePids = 10
+// --pids-limit (IGNITY_TEST_SPARE_PIDS=N go test -run
+// TestStopUnderPidsLimit): + 8 passed every run; + 6 failed (the normal
+// stop's Go runtime aborted with newosproc) before stage3's threshold
+// (early.StopPathPids) sent everything below + 8 to the degraded stop.
+const stopSparePids = 8
 
 // pidsFixture: one service that records its SIGTERM, one finalize script.
 var pidsFixture = fixture{
@@ -100,5 +100,33 @@ func (c *container) steadyPids() int {
 			c.t.Fatalf("the pids count did not settle: %d then %d", last, n)
 		}
 		last = n
+	}
+}
+
+// TestStopWithTooFewPids: with a pids limit that leaves a stop only 4
+// pids beyond the steady state, too few for the normal stop, docker stop
+// still ends well before its 10 s SIGKILL, the container exits with the
+// SIGTERM's status (143, not docker's 137), and the log says why.
+func TestStopWithTooFewPids(t *testing.T) {
+	need(t)
+	t.Parallel()
+	img := fixtureImage(t, "debian", pidsFixture)
+	vol := newVolume(t)
+	c := newContainer(t)
+	c.start(vol.mount(), img, "sleep", "1000")
+	c.waitFor("service marker", func() bool { return vol.has("svc") })
+	steady := c.steadyPids()
+	if res := c.do("update", "--pids-limit", strconv.Itoa(steady+4)); res.Code != 0 {
+		t.Fatalf("docker update --pids-limit:\n%s", res)
+	}
+	t.Logf("steady state: %d pids; limit %d", steady, steady+4)
+	// Docker SIGKILLs at 10 s; the degraded stop waits at most
+	// IGNITY_KILL_GRACETIME (3 s) for the processes' SIGTERM.
+	if took := c.stop(); took > 8*time.Second {
+		t.Errorf("docker stop took %v, want well under its 10 s timeout\n--- logs\n%s", took, c.logs())
+	}
+	c.wantExited(143)
+	if logs := c.logs(); !strings.Contains(logs, "[supervisor/finalize] pids limit ") || !strings.Contains(logs, "skipping the finalize scripts") {
+		t.Errorf("no [supervisor/finalize] line naming the pids limit and what is skipped\n--- logs\n%s", logs)
 	}
 }

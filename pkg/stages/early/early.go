@@ -11,10 +11,13 @@
 package early
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -30,17 +33,35 @@ var Caught = []os.Signal{
 var signals chan os.Signal
 
 func init() {
-	switch stage(os.Args) {
-	case "stage1":
-	case "stage3":
-		// The fewest threads: a stop may have only a few pids to spare.
+	st := stage(os.Args)
+	if st != "stage1" {
+		// The fewest threads: every thread takes a pid of the container's
+		// pids limit, and a stop (stage3, the handlers, a service's
+		// finish, cmd-exit) may have only a few to spare. Only /init
+		// has work (perms) that more threads would speed up.
 		runtime.GOMAXPROCS(1)
-	default:
+	}
+	if st == "" {
 		return
+	}
+	if st == "stage3" {
+		// Before the signals are caught: catching starts the runtime's
+		// signal thread, a pid the degraded stop may not have.
+		if short = TooFewPids(PidsDirs); short != "" {
+			return
+		}
 	}
 	signals = make(chan os.Signal, 32)
 	signal.Notify(signals, Caught...)
 }
+
+// short is why stage3 must take the degraded stop, or "".
+var short string
+
+// Short is why this stage3 must take the degraded stop (too few pids for
+// the normal one: see TooFewPids), or "". Its signals are then not
+// caught here.
+func Short() string { return short }
 
 // Signals is the channel the early signals went to, or nil when this
 // process took none (not a stage that runs as PID 1, or a test).
@@ -67,4 +88,50 @@ func stage(argv []string) string {
 		return "stage3"
 	}
 	return ""
+}
+
+// StopPathPids is how many pids the normal stop needs to spare when
+// stage3 starts (beyond those its own start took): a finalize script at
+// a time, the CMD's cmd-exit, and the threads stage3 starts as it goes
+// (its reaper, the finalize scripts' goroutine). Below it, stage3 takes
+// the degraded path (package stages). Measured with test/docker's TestStopUnderPidsLimit
+// (see the README's Shutdown section, "Spare pids").
+const StopPathPids = 5
+
+// PidsDirs are where a container sees its own pids cgroup: cgroup v2
+// (with a cgroup namespace, Docker's default there), then v1's pids
+// controller (Docker 20.10 on v1 mounts the container's own group there).
+var PidsDirs = []string{"/sys/fs/cgroup", "/sys/fs/cgroup/pids"}
+
+// pidsLimit is the pids limit of this process's cgroup and the count in
+// use, from the first of dirs with a numeric pids.max; ok is false with
+// no limit ("max"), or none found.
+func pidsLimit(dirs []string) (limit, current int, ok bool) {
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "pids.max"))
+		if err != nil {
+			continue
+		}
+		limit, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			return 0, 0, false // "max": no limit
+		}
+		b, err = os.ReadFile(filepath.Join(dir, "pids.current"))
+		if err != nil {
+			return 0, 0, false
+		}
+		current, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return limit, current, err == nil
+	}
+	return 0, 0, false
+}
+
+// TooFewPids says why the normal stop cannot run, naming the limit and
+// the count, or "" when it can (or no limit applies).
+func TooFewPids(dirs []string) string {
+	limit, current, ok := pidsLimit(dirs)
+	if !ok || limit-current >= StopPathPids {
+		return ""
+	}
+	return fmt.Sprintf("pids limit %d with %d in use leaves %d, and the stop needs %d", limit, current, max(limit-current, 0), StopPathPids)
 }
