@@ -156,6 +156,10 @@ func (d *stage3) stopCmd() error {
 	return nil
 }
 
+// finishPoll is how often stopServices looks at the services whose finish
+// runs: s6-supervise's child, whose end wakes nothing here.
+const finishPoll = 10 * time.Millisecond
+
 // stopServices runs the finalize scripts while every service stops, and
 // waits for both, the services at most IGNITY_SERVICES_GRACETIME.
 func (d *stage3) stopServices() error {
@@ -172,32 +176,74 @@ func (d *stage3) stopServices() error {
 	quit := d.reason == "SIGQUIT"
 	groups := d.stopOrder()
 	d.log.Info("finalize", "Waiting for services")
-	// Checked after every reap: dropping the supervisors seen gone from the
-	// front, and stopping at the first still there, opens each FIFO about
-	// once in all instead of all of them after every exit.
-	var left []string
+	// Each service is told down (d), and its supervisor to exit (x) only
+	// once the service is really down, its finish done: after an x,
+	// s6-supervise runs the last finish with stdout on /dev/null, and a
+	// stopping service's last words are the ones an operator needs.
+	// Checked after every reap, and every finishPoll while a finish runs
+	// (a finish is s6-supervise's child: its end reaps nothing here):
+	// dropping the supervisors seen gone from the front, and stopping at
+	// the first still there, opens each FIFO about once in all instead of
+	// all of them after every exit.
+	var left []string           // supervisors' FIFOs, told to exit
+	var finishing []svc.Service // told down, not yet told to exit
 	allGone := func() bool {
+		kept := finishing[:0]
+		for _, s := range finishing {
+			if st, err := svc.ReadStatus(s.Dir); err == nil && (st.Pid != 0 || st.Finishing) {
+				kept = append(kept, s)
+				continue
+			}
+			if fifo := svc.Control(s.Dir); svc.Send(fifo, "x") == nil {
+				left = append(left, fifo)
+			}
+		}
+		finishing = kept
 		for len(left) > 0 && !svc.Listening(left[0]) {
 			left = left[1:]
 		}
-		return len(left) == 0
+		return len(finishing) == 0 && len(left) == 0
+	}
+	wait := func() bool {
+		for {
+			until := deadline
+			if len(finishing) > 0 && time.Now().Add(finishPoll).Before(until) {
+				until = time.Now().Add(finishPoll)
+			}
+			if d.reaper.WaitUntil(until, allGone) {
+				return true
+			}
+			if !time.Now().Before(deadline) {
+				return false
+			}
+		}
+	}
+	tell := func(g []svc.Service) {
+		down, loggers := tellDown(g, quit)
+		finishing = append(finishing, down...)
+		left = append(left, loggers...)
 	}
 	// Dependents first: each group once the one before is down, all
 	// within the one IGNITY_SERVICES_GRACETIME; at the deadline, what is
 	// left is told at once.
 	for i, g := range groups {
-		left = append(left, tellDown(g, quit)...)
+		tell(g)
 		if i == len(groups)-1 {
 			break
 		}
-		if !d.reaper.WaitUntil(deadline, allGone) {
+		if !wait() {
 			for _, rest := range groups[i+1:] {
-				left = append(left, tellDown(rest, quit)...)
+				tell(rest)
 			}
 			break
 		}
 	}
-	if !d.reaper.WaitUntil(deadline, allGone) {
+	if !wait() {
+		for _, s := range finishing {
+			if fifo := svc.Control(s.Dir); svc.Send(fifo, "x") == nil {
+				left = append(left, fifo)
+			}
+		}
 		d.log.Warn("still running after IGNITY_SERVICES_GRACETIME=%d ms: %s (a logger waits for every writer of its pipe to exit)",
 			d.cfg.ServicesGrace.Milliseconds(), strings.Join(supervised(d.sys.Layout, listening(left)), ", "))
 	}
@@ -407,16 +453,15 @@ func (d *stage3) stopOrder() [][]svc.Service {
 }
 
 // tellDown tells the s6-supervise of each service of list to bring its
-// service down and exit (what s6-svc -dx does), and returns the control
-// FIFOs to watch. A logger is only told to exit once its service is down,
-// so it drains the pipe and loses no line; on SIGQUIT it is stopped too,
-// as s6 does.
-func tellDown(list []svc.Service, quit bool) []string {
-	var fifos []string
+// service down (s6-svc -d; stopServices tells it to exit once its finish
+// is done), and returns the services told and the loggers' control FIFOs
+// to watch. A logger is only told to exit once its service is down, so it
+// drains the pipe and loses no line; on SIGQUIT it is stopped too, as s6
+// does.
+func tellDown(list []svc.Service, quit bool) (down []svc.Service, loggers []string) {
 	for _, s := range list {
-		fifo := svc.Control(s.Dir)
-		if svc.Send(fifo, "dx") == nil {
-			fifos = append(fifos, fifo)
+		if svc.Send(svc.Control(s.Dir), "d") == nil {
+			down = append(down, s)
 		}
 		if s.Logged {
 			cmd := "x"
@@ -425,11 +470,11 @@ func tellDown(list []svc.Service, quit bool) []string {
 			}
 			logFifo := svc.Control(filepath.Join(s.Dir, "log"))
 			if svc.Send(logFifo, cmd) == nil {
-				fifos = append(fifos, logFifo)
+				loggers = append(loggers, logFifo)
 			}
 		}
 	}
-	return fifos
+	return down, loggers
 }
 
 // listening returns the fifos that still have a reader.
