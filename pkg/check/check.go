@@ -105,7 +105,7 @@ func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
 	c.scripts(c.im.inImage(l.EtcContFinish()))
 	c.v2Modes(from)
 	c.services()
-	c.definitions(cfg.BundleDir)
+	c.definitions(cfg.BundleDir, cfg.Stage2Hook != "")
 	c.helperLoops()
 	c.stopBound(cfg)
 	c.v2NonRoot()

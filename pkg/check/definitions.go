@@ -14,7 +14,7 @@ import (
 // dirs), services.d's service dirs, and the start plan of all of them
 // with ignity's own (unknown dependencies and bundle members, cycles).
 // ignity's own service dirs are checked by services.
-func (c *checker) definitions(bundleDir string) {
+func (c *checker) definitions(bundleDir string, hook bool) {
 	defs, probs := services.Load(c.l.Root, bundleDir)
 	for _, p := range probs {
 		c.add(Error, p.Path, p.Line, "%s", p.Msg)
@@ -48,10 +48,20 @@ func (c *checker) definitions(bundleDir string) {
 	for _, p := range more {
 		c.add(Error, p.Path, p.Line, "%s", p.Msg)
 	}
+	// A stage2 hook runs after this check at boot, and may add to the
+	// bundles (linuxserver's docker-mods do): at boot the plan after it
+	// decides, and ignity check says what the hook may change.
+	if hook && !c.atBuild {
+		return
+	}
+	unless := ""
+	if hook {
+		unless = ", unless the stage2 hook (IGNITY_STAGE2_HOOK, S6_STAGE2_HOOK) adds it"
+	}
 	for _, n := range plan.Unused {
 		s, _ := defs.Get(n)
-		c.add(Warning, s.Dir, 0, "not started: it is in neither the %s nor the %s bundle, nor a dependency of one of their members (add it to %s/%s/contents.d/)",
-			services.UserBundle, services.User2Bundle, services.UserBundlesDir, services.UserBundle)
+		c.add(Warning, s.Dir, 0, "not started: it is in neither the %s nor the %s bundle, nor a dependency of one of their members (add it to %s/%s/contents.d/)%s",
+			services.UserBundle, services.User2Bundle, services.UserBundlesDir, services.UserBundle, unless)
 	}
 }
 

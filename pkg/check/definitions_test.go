@@ -102,3 +102,28 @@ func TestDefinitions(t *testing.T) {
 		})
 	}
 }
+
+// TestUnusedWithStage2Hook: a stage2 hook runs after /init's check and may
+// add a definition to a bundle (linuxserver's docker-mods do): the boot's
+// check says nothing of a definition no bundle starts yet, ignity check
+// warns that the hook may change it.
+func TestUnusedWithStage2Hook(t *testing.T) {
+	const rc = "etc/s6-overlay/s6-rc.d/"
+	root := t.TempDir()
+	cleanTree(t, root)
+	write(t, root, rc+"user/type", "bundle\n", 0o644)
+	write(t, root, rc+"init-mod/type", "oneshot\n", 0o644)
+	write(t, root, rc+"init-mod/up", "# added by the hook\n", 0o644)
+	env := []string{"S6_STAGE2_HOOK=/docker-mods"}
+	l := layout.Layout{Root: root}
+	if got := strs(Run(l, env, false)); len(got) != 0 {
+		t.Errorf("boot check with a stage2 hook: %q, want nothing", got)
+	}
+	want := []string{"warning: /etc/s6-overlay/s6-rc.d/init-mod: not started: it is in neither the user nor the user2 bundle, nor a dependency of one of their members (add it to /etc/s6-overlay/user-bundles.d/user/contents.d/), unless the stage2 hook (IGNITY_STAGE2_HOOK, S6_STAGE2_HOOK) adds it"}
+	if got := strs(Run(l, env, true)); !reflect.DeepEqual(got, want) {
+		t.Errorf("ignity check with a stage2 hook:\n got  %q\n want %q", got, want)
+	}
+	if got := strs(Run(l, nil, false)); len(got) != 1 || !strings.HasSuffix(got[0], "contents.d/)") {
+		t.Errorf("boot check without a hook: %q, want the warning", got)
+	}
+}
