@@ -10,8 +10,11 @@ package stages
 // once its up exited 0. Then it is told up.
 // One goroutine per unit waits for its dependencies' channels; each
 // longrun is watched by an s6-svwait process until up, bounded by its
-// timeout-up or IGNITY_SERVICES_READY_MAXTIME: nothing polls with a fixed
-// sleep. The CMD starts once every unit has started.
+// timeout-up or IGNITY_SERVICES_READY_MAXTIME. s6-svwait waits for an
+// event, so awaitUp also reads the service's state before it and again
+// after each second s6-svwait waits in vain (a permanent failure or a
+// service taken down is no event for it). The CMD starts once every unit
+// has started.
 
 import (
 	"errors"
