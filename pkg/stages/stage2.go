@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/check"
+	"github.com/ignity/ignity/pkg/confdir"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/envload"
@@ -404,10 +405,7 @@ func copyDir(src, dst string) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if e.Name()[0] == '.' {
-			continue
-		}
+	for _, e := range confdir.Visible(entries) {
 		if err := svc.CopyTree(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
 			return fmt.Errorf("copy %s: %w", filepath.Join(src, e.Name()), err)
 		}
@@ -435,7 +433,7 @@ func (b *stage2) originOf(name string) string {
 // dependencies) goes in down. origin names the image's copy of a service
 // dir, for a noexec /run/ignity.
 func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string, prepare func(name, dir string) error, origin func(string) string) ([]string, error) {
-	entries, err := os.ReadDir(l.RunServices())
+	entries, err := confdir.Read(l.RunServices())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -445,9 +443,6 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string
 	var errs []error
 	var prefixed []string
 	for _, e := range entries {
-		if e.Name()[0] == '.' {
-			continue
-		}
 		src := filepath.Join(l.RunServices(), e.Name())
 		if err := check.Program(l, filepath.Join(src, "run")); err != nil {
 			errs = append(errs, fmt.Errorf("service %s: %w", l.InImage(filepath.Join(l.EtcServices(), e.Name())), err))

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/check"
+	"github.com/ignity/ignity/pkg/confdir"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
@@ -102,15 +103,13 @@ func codeOf(err error) int {
 
 // scripts lists the candidates of dir in name order, skipping dot files.
 func scripts(dir string) []string {
-	entries, err := os.ReadDir(dir)
+	names, err := confdir.Names(dir)
 	if err != nil {
 		return nil
 	}
-	var out []string
-	for _, e := range entries {
-		if e.Name()[0] != '.' {
-			out = append(out, filepath.Join(dir, e.Name()))
-		}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(dir, n)
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ignity/ignity/pkg/confdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,16 +97,13 @@ type Service struct {
 
 // List reads the service dirs of scandir, in name order, skipping dot names.
 func List(scandir string) ([]Service, error) {
-	entries, err := os.ReadDir(scandir)
+	entries, err := confdir.Read(scandir)
 	if err != nil {
 		return nil, err
 	}
 	var out []Service
 	for _, e := range entries {
 		name := e.Name()
-		if name[0] == '.' {
-			continue
-		}
 		dir := filepath.Join(scandir, name)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			continue
