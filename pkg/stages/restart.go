@@ -35,6 +35,7 @@ import (
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
+	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
@@ -280,7 +281,7 @@ func (f *finish) cleanup(arg string) {
 
 // groupSize counts the live (not zombie) processes of process group pgid.
 func groupSize(pgid int) int {
-	entries, err := os.ReadDir("/proc")
+	pids, err := proc.Pids()
 	if err != nil {
 		if unix.Kill(-pgid, 0) == nil {
 			return 1
@@ -288,21 +289,8 @@ func groupSize(pgid int) int {
 		return 0
 	}
 	n := 0
-	for _, e := range entries {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...: comm may hold spaces and parens.
-		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) >= 3 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+	for _, pid := range pids {
+		if st, err := proc.ReadStat(pid); err == nil && st.State != 'Z' && st.PGRP == pgid {
 			n++
 		}
 	}

@@ -231,3 +231,22 @@ func TestServiceFinishBackoffWrapsRun(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupSize counts a live process group's members, and none once its
+// one member is reaped.
+func TestGroupSize(t *testing.T) {
+	c := exec.Command("sleep", "60")
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pgid := c.Process.Pid
+	if n := groupSize(pgid); n != 1 {
+		t.Errorf("groupSize of a group of one sleep = %d, want 1", n)
+	}
+	c.Process.Kill()
+	c.Wait()
+	if n := groupSize(pgid); n != 0 {
+		t.Errorf("groupSize of a reaped group = %d, want 0", n)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -399,14 +398,8 @@ func groupAlive(pgid int) bool { return unix.Kill(-pgid, 0) == nil }
 
 // allPids lists every process of the namespace.
 func allPids() []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Name()); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out
+	pids, _ := proc.Pids()
+	return pids
 }
 
 func (d *stage3) kill() error {

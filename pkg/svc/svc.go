@@ -333,21 +333,11 @@ func SetRunWrapped(dir, exe string, wrapped bool) error {
 }
 
 // WantedUp reads s6-supervise's supervise/status of dir: whether s6 still
-// wants the service up (s6-svc -d clears it; -r keeps it). The status is
-// s6 2.13's 43-byte record; its last byte holds the flags, "want up"
-// being bit 2.
+// wants the service up (s6-svc -d clears it; -r keeps it).
 func WantedUp(dir string) (bool, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "supervise", "status"))
+	st, err := ReadStatus(dir)
 	if err != nil {
 		return false, err
 	}
-	if len(b) != statusSize {
-		return false, fmt.Errorf("%s: %d bytes, want s6 2.13's %d", filepath.Join(dir, "supervise", "status"), len(b), statusSize)
-	}
-	return b[statusSize-1]&flagWantUp != 0, nil
+	return st.WantUp, nil
 }
-
-const (
-	statusSize = 43
-	flagWantUp = 1 << 2
-)
