@@ -216,15 +216,10 @@ func (f *finish) backoff(r *runstate.Restarts) {
 	default:
 		f.log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
 	}
-	if lived >= f.cfg.RestartReset {
-		r.Short = 0
-	} else {
-		r.Short++
-	}
+	var wait time.Duration
+	r.Short, wait = schedule(r.Short, lived, f.cfg)
 	r.Delay, r.Until = 0, time.Time{}
-	if f.cfg.BackoffMax > 0 && r.Short > f.cfg.BackoffAfter {
-		wait := time.Second << min(r.Short-f.cfg.BackoffAfter, 20)
-		wait = min(wait, f.cfg.BackoffMax)
+	if wait > 0 {
 		r.Delay, r.Until = wait.Milliseconds(), f.now.Add(wait)
 	}
 	// s6-supervise spawns run again a second after its death, but at once
@@ -238,6 +233,26 @@ func (f *finish) backoff(r *runstate.Restarts) {
 	if r.Until.After(spawn) {
 		r.Start = r.Until
 	}
+}
+
+// schedule is the backoff as a pure function of the count of consecutive
+// short runs before this death (short), how long the dead run lived, and
+// the knobs: it returns the new count (0 once a run lasted
+// IGNITY_RESTART_RESET) and how long the next start waits after the
+// death, 0 for s6's own pause alone. Past IGNITY_RESTART_BACKOFF_AFTER
+// short runs the wait doubles from 2 s, capped at
+// IGNITY_RESTART_BACKOFF_MAX (0 turns the backoff off).
+func schedule(short int, lived time.Duration, cfg config.Config) (int, time.Duration) {
+	if lived >= cfg.RestartReset {
+		short = 0
+	} else {
+		short++
+	}
+	if cfg.BackoffMax <= 0 || short <= cfg.BackoffAfter {
+		return short, 0
+	}
+	wait := time.Second << min(short-cfg.BackoffAfter, 20)
+	return short, min(wait, cfg.BackoffMax)
 }
 
 // save records r, and sets run to the wrapper when the next start waits.

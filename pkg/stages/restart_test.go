@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
@@ -248,5 +249,46 @@ func TestGroupSize(t *testing.T) {
 	c.Wait()
 	if n := groupSize(pgid); n != 0 {
 		t.Errorf("groupSize of a reaped group = %d, want 0", n)
+	}
+}
+
+// TestSchedule: the backoff as a function of the short runs so far, the
+// dead run's life and the knobs.
+func TestSchedule(t *testing.T) {
+	knobs := func(after int, reset, max time.Duration) config.Config {
+		return config.Config{BackoffAfter: after, RestartReset: reset, BackoffMax: max}
+	}
+	const s = time.Second
+	def := knobs(3, 10*s, 30*s) // the defaults
+	for _, tt := range []struct {
+		name      string
+		short     int
+		lived     time.Duration
+		cfg       config.Config
+		wantShort int
+		wantWait  time.Duration
+	}{
+		{"first short run", 0, 0, def, 1, 0},
+		{"third short run: s6's pause alone", 2, s, def, 3, 0},
+		{"fourth short run waits 2 s", 3, s, def, 4, 2 * s},
+		{"then 4 s", 4, s, def, 5, 4 * s},
+		{"then 8 s", 5, s, def, 6, 8 * s},
+		{"capped at the max", 7, s, def, 8, 30 * s},
+		{"long after the cap", 200, s, def, 201, 30 * s},
+		{"a run as long as the reset resets", 9, 10 * s, def, 0, 0},
+		{"a run just short of the reset counts", 3, 10*s - time.Millisecond, def, 4, 2 * s},
+		{"after 0: the first death waits 2 s", 0, 0, knobs(0, 10*s, 4*s), 1, 2 * s},
+		{"after 0: then 4 s", 1, 0, knobs(0, 10*s, 4*s), 2, 4 * s},
+		{"after 0: capped at 4 s", 2, 0, knobs(0, 10*s, 4*s), 3, 4 * s},
+		{"max 0: no backoff", 9, 0, knobs(0, 10*s, 0), 10, 0},
+		{"reset 0: every run is long", 9, 0, knobs(0, 0, 30*s), 0, 0},
+		{"a cap under 2 s", 5, 0, knobs(0, 10*s, 1500*time.Millisecond), 6, 1500 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			short, wait := schedule(tt.short, tt.lived, tt.cfg)
+			if short != tt.wantShort || wait != tt.wantWait {
+				t.Errorf("schedule(%d, %v) = %d, %v; want %d, %v", tt.short, tt.lived, short, wait, tt.wantShort, tt.wantWait)
+			}
+		})
 	}
 }
