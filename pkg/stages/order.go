@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
@@ -49,7 +50,7 @@ func (b *stage2) planServices() error {
 		for i, p := range probs {
 			errs[i] = p
 		}
-		return failWith(ExitUsage, errors.Join(errs...))
+		return failWith(container.ExitUsage, errors.Join(errs...))
 	}
 	b.plan = plan
 	b.origin = map[string]string{}

@@ -23,7 +23,7 @@ func TestStopOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := &stage3{sys: w.sys, st: w.state(), log: console.To(w.stderr, 1)}
+	d := &stage3{sys: w.sys, st: w.State(), log: console.To(w.stderr, 1)}
 	names := func(groups [][]svc.Service) [][]string {
 		var out [][]string
 		for _, g := range groups {
@@ -38,7 +38,7 @@ func TestStopOrder(t *testing.T) {
 	if got, want := names(d.stopOrder()), [][]string{{"app", "cache", "db", "extra", "proxy"}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("without a plan: %v, want %v", got, want)
 	}
-	if err := w.state().SetPlan([]runstate.Unit{
+	if err := w.State().SetPlan([]runstate.Unit{
 		{Name: "db", Type: "longrun"}, {Name: "cache", Type: "longrun"},
 		{Name: "app", Type: "longrun", Deps: []string{"db", "cache"}, Level: 1},
 		{Name: "init", Type: "oneshot"},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/svc"
@@ -28,7 +29,7 @@ import (
 func installPrefixer(l layout.Layout, cfg config.Config, exe string) error {
 	final := filepath.Join(l.Scandir(), logprefix.Service)
 	if _, err := os.Lstat(final); err == nil {
-		return failWith(ExitUsage, fmt.Errorf("service %s: its name is the log prefixer's (IGNITY_LOG_PREFIX=1): rename the service, or turn the knob off", logprefix.Service))
+		return failWith(container.ExitUsage, fmt.Errorf("service %s: its name is the log prefixer's (IGNITY_LOG_PREFIX=1): rename the service, or turn the knob off", logprefix.Service))
 	}
 	// Built under a dot name, which s6-svscan skips, then renamed in.
 	dir := filepath.Join(l.Scandir(), "."+logprefix.Service)
@@ -52,7 +53,7 @@ func installPrefixer(l layout.Layout, cfg config.Config, exe string) error {
 // PrefixerRun is the run of the prefixer's service: it execs this binary
 // as the log-prefixer applet on the scandir and the held services, with
 // one thread for Go (it polls), so that it shows as ignity in ps.
-func PrefixerRun(sys System, args []string) int {
+func PrefixerRun(sys container.System, args []string) int {
 	l := sys.Layout
 	argv := []string{"ignity", "log-prefixer", "--", l.Scandir(), l.RunServices()}
 	err := sys.Exec(sys.Exe, argv, append(os.Environ(), "GOMAXPROCS=1"))

@@ -33,6 +33,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/proc"
@@ -48,7 +49,7 @@ const exitPermanent = 125
 // ServiceProgram returns ignity's run or finish for a service dir when
 // argv0 is one (s6-supervise spawns ./run and ./finish from the service
 // dir, a direct child of the scandir), or nil.
-func ServiceProgram(l layout.Layout, argv0 string) func(sys System, args []string) int {
+func ServiceProgram(l layout.Layout, argv0 string) func(sys container.System, args []string) int {
 	name := filepath.Base(argv0)
 	if name != "run" && name != "finish" {
 		return nil
@@ -73,13 +74,13 @@ func ServiceProgram(l layout.Layout, argv0 string) func(sys System, args []strin
 // ServiceFinish is ignity's finish of a service: args are s6-supervise's
 // (exit code or 256, signal, service name, the dead run's process group).
 // It runs in the service dir.
-func ServiceFinish(sys System, args []string) int {
+func ServiceFinish(sys container.System, args []string) int {
 	log := console.To(sys.Stderr, 1)
 	if len(args) < 3 {
 		log.Error(fmt.Errorf("finish: want s6-supervise's arguments (code signal name [pgid]), got %q", args))
-		return ExitUsage
+		return container.ExitUsage
 	}
-	f := &finish{sys: sys, st: sys.state(), log: log, args: args, name: args[2], now: time.Now()}
+	f := &finish{sys: sys, st: sys.State(), log: log, args: args, name: args[2], now: time.Now()}
 	cfg, err := f.st.Config()
 	if err != nil {
 		log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
@@ -90,7 +91,7 @@ func ServiceFinish(sys System, args []string) int {
 }
 
 type finish struct {
-	sys  System
+	sys  container.System
 	st   runstate.State
 	cfg  config.Config
 	log  *console.Logger
@@ -346,14 +347,14 @@ func (f *finish) userFinish() int {
 // that returns only at its timeout, or once the service is down, and
 // the SIGTERM s6-supervise sends when the service is told down (s6-svc
 // -d, any shutdown) kills foreground at once. No Go process waits.
-func ServiceRun(sys System, args []string) int {
+func ServiceRun(sys container.System, args []string) int {
 	log := console.To(sys.Stderr, 1)
 	name := filepath.Base(firstOr(args, "."))
 	if wd, err := os.Getwd(); err == nil {
 		name = filepath.Base(wd)
 	}
 	user := append([]string{"./" + svc.RunUser}, args...)
-	r, _, err := sys.state().Restarts(name)
+	r, _, err := sys.State().Restarts(name)
 	if err != nil {
 		log.Error(err)
 	}
@@ -361,12 +362,12 @@ func ServiceRun(sys System, args []string) int {
 		// IGNITY_LOG_PREFIX: the output goes to the prefixer's FIFOs.
 		if err := logprefix.Redirect(); err != nil {
 			log.Error(fmt.Errorf("run of %s: %w", name, err))
-			return ExitSystem
+			return container.ExitSystem
 		}
 	}
 	if err := funnelRedirect(); err != nil {
 		log.Error(fmt.Errorf("run of %s: %w", name, err))
-		return ExitSystem
+		return container.ExitSystem
 	}
 	setPwd()
 	argv := user

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
@@ -23,7 +24,7 @@ import (
 // state carries knobs; the test runs in the dir, as s6-supervise runs
 // finish. wantUp sets s6's "wanted up" flag in supervise/status.
 type finishService struct {
-	sys    System
+	sys    container.System
 	dir    string
 	args   string    // where the user's finish writes its arguments
 	svscan *exec.Cmd // stands in for s6-svscan's pid in the boot record
@@ -38,7 +39,7 @@ func newFinishService(t *testing.T, wantUp bool, knobs []string, files ...string
 	l := layout.Layout{Root: t.TempDir()}
 	f := &finishService{dir: filepath.Join(l.Scandir(), "web")}
 	f.args = filepath.Join(t.TempDir(), "finish-args")
-	f.sys = Default("/usr/bin/ignity")
+	f.sys = container.Default("/usr/bin/ignity")
 	f.sys.Layout = l
 	f.sys.Stderr = &f.stderr
 	f.sys.Kill = func(pid int, sig unix.Signal) error {
@@ -48,7 +49,7 @@ func newFinishService(t *testing.T, wantUp bool, knobs []string, files ...string
 	if err := os.MkdirAll(filepath.Join(f.dir, "supervise"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.sys.state().Create(); err != nil {
+	if err := f.sys.State().Create(); err != nil {
 		t.Fatal(err)
 	}
 	write := func(name, body string, mode os.FileMode) {
@@ -75,7 +76,7 @@ func newFinishService(t *testing.T, wantUp bool, knobs []string, files ...string
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.svscan.Process.Kill(); f.svscan.Wait() })
-	if err := f.sys.state().WriteBoot(runstate.Boot{Svscan: f.svscan.Process.Pid, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
+	if err := f.sys.State().WriteBoot(runstate.Boot{Svscan: f.svscan.Process.Pid, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
 		t.Fatal(err)
 	}
 	f.control = fifoReader(t, svc.ScanControl(l.Scandir()))
@@ -139,11 +140,11 @@ func TestServiceFinishRestartable(t *testing.T) {
 	if !strings.Contains(f.stderr.String(), "web: stopped 1 leftover process(es) of its process group "+pgid) {
 		t.Errorf("no leftover line in the log:\n%s", f.stderr.String())
 	}
-	r, ok, err := f.sys.state().Restarts("web")
+	r, ok, err := f.sys.State().Restarts("web")
 	if err != nil || !ok || r.Deaths != 1 {
 		t.Errorf("restarts recorded = %+v, %v, %v: want one death", r, ok, err)
 	}
-	if _, decided := f.sys.state().ExitStatus(); decided {
+	if _, decided := f.sys.State().ExitStatus(); decided {
 		t.Error("a restartable service's death decided the container's exit status")
 	}
 }
@@ -173,10 +174,10 @@ func TestServiceFinishEssential(t *testing.T) {
 			if got := f.userArgs(t); got != c.code+" "+c.sig+" web 0" {
 				t.Errorf("the user's finish got %q, want s6's arguments", got)
 			}
-			if got, ok := f.sys.state().ExitStatus(); !ok || got != c.want {
+			if got, ok := f.sys.State().ExitStatus(); !ok || got != c.want {
 				t.Errorf("exit status = %d, %v: want %d", got, ok, c.want)
 			}
-			if reason, ok := f.sys.state().Stopping(); !ok || !strings.Contains(reason, "essential service web exited") {
+			if reason, ok := f.sys.State().Stopping(); !ok || !strings.Contains(reason, "essential service web exited") {
 				t.Errorf("shutdown reason = %q, %v", reason, ok)
 			}
 			if got := f.control(); got != "b" {
@@ -192,10 +193,10 @@ func TestServiceFinishEssentialWantedDown(t *testing.T) {
 	if code := f.finish("0", "0", "0"); code != 7 {
 		t.Errorf("finish = %d, want the user's 7", code)
 	}
-	if _, ok := f.sys.state().Stopping(); ok {
+	if _, ok := f.sys.State().Stopping(); ok {
 		t.Error("an essential service told down requested a shutdown")
 	}
-	if _, ok := f.sys.state().ExitStatus(); ok {
+	if _, ok := f.sys.State().ExitStatus(); ok {
 		t.Error("an essential service told down decided the exit status")
 	}
 }
@@ -205,13 +206,13 @@ func TestServiceFinishCrashLoop(t *testing.T) {
 	if code := f.finish("1", "0", "0"); code != 0 {
 		t.Fatalf("first death: finish = %d, want 0", code)
 	}
-	if _, failed := f.sys.state().Failed("web"); failed {
+	if _, failed := f.sys.State().Failed("web"); failed {
 		t.Fatal("marked failed after one death of two allowed")
 	}
 	if code := f.finish("1", "0", "0"); code != exitPermanent {
 		t.Errorf("second death within 60 s: finish = %d, want %d", code, exitPermanent)
 	}
-	why, failed := f.sys.state().Failed("web")
+	why, failed := f.sys.State().Failed("web")
 	if !failed || !strings.Contains(why, "died 2 times within 60 s (limit 2)") {
 		t.Errorf("failed = %q, %v", why, failed)
 	}
@@ -224,7 +225,7 @@ func TestServiceFinishBackoffWrapsRun(t *testing.T) {
 	f := newFinishService(t, true, []string{"IGNITY_RESTART_BACKOFF_AFTER=1"})
 	for i := range 2 {
 		f.finish("1", "0", "0")
-		r, _, _ := f.sys.state().Restarts("web")
+		r, _, _ := f.sys.State().Restarts("web")
 		target, _ := os.Readlink("run")
 		wrapped := target == f.sys.Exe
 		if want := i == 1; wrapped != want || (r.Delay > 0) != want {

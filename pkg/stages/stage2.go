@@ -17,6 +17,7 @@ import (
 	"github.com/ignity/ignity/pkg/confdir"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
@@ -33,8 +34,8 @@ import (
 // while the CMD runs. A shutdown requested meanwhile (docker stop during
 // the init scripts) stops the boot before its next step; a failure
 // records its status and requests one.
-func Stage2(sys System, cmd []string, ready *os.File) int {
-	b := &stage2{sys: sys, cmd: cmd, env: os.Environ(), st: sys.state(), ready: ready}
+func Stage2(sys container.System, cmd []string, ready *os.File) int {
+	b := &stage2{sys: sys, cmd: cmd, env: os.Environ(), st: sys.State(), ready: ready}
 	b.log = console.To(sys.Stderr, console.Verbosity(b.env))
 	// stage3 sends SIGTERM to a stage2 still booting: caught, not fatal, so
 	// that the boot stops where it is and a script being run is stopped.
@@ -85,7 +86,7 @@ func (b *stage2) steps() []step {
 
 // stage2 is what the steps of Stage2 share.
 type stage2 struct {
-	sys   System
+	sys   container.System
 	cmd   []string
 	env   []string // the merged environment, from stage1, PATH as scripts get it
 	image []string // the envdir's environment as read, PATH as the image has it
@@ -192,7 +193,7 @@ func (b *stage2) initScripts() error {
 		case errors.Is(err, proc.ErrTimeout):
 			failure = fmt.Errorf("init script %s killed after IGNITY_INIT_MAXTIME=%d ms", etcName(l, s), b.cfg.InitMax.Milliseconds())
 		case err != nil:
-			return failWith(ExitUsage, fmt.Errorf("init script %s: %w", etcName(l, s), err))
+			return failWith(container.ExitUsage, fmt.Errorf("init script %s: %w", etcName(l, s), err))
 		case status != 0:
 			failure = fmt.Errorf("init script %s exited %d", etcName(l, s), status)
 		}
@@ -241,7 +242,7 @@ func (b *stage2) installServices() error {
 	b.log.Info("service", "Starting services")
 	prefixed, err := installServices(b.sys.Layout, b.cfg, b.noexec, b.sys.Exe, b.prepareUnit, b.originOf)
 	if err != nil {
-		return failWith(ExitUsage, err)
+		return failWith(container.ExitUsage, err)
 	}
 	if err := b.startPrefixer(prefixed); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/layout"
@@ -31,8 +32,8 @@ import (
 //	                  └─ finalize scripts, each ≤ KILL_FINALIZE_MAXTIME
 //	→ the log prefixer drains and exits ┐
 //	→ SIGTERM+SIGCONT to all            ┴ wait ≤ KILL_GRACETIME → SIGKILL to all → exit
-func Stage3(sys System) int {
-	d := &stage3{sys: sys, st: sys.state(), start: time.Now()}
+func Stage3(sys container.System) int {
+	d := &stage3{sys: sys, st: sys.State(), start: time.Now()}
 	d.log = console.To(sys.Stderr, 1)
 	// First, before anything starts a thread or a process: are there
 	// pids enough for the normal stop?
@@ -66,7 +67,7 @@ func (d *stage3) steps() []step {
 
 // stage3 is what the steps of Stage3 share.
 type stage3 struct {
-	sys    System
+	sys    container.System
 	st     runstate.State
 	cfg    config.Config
 	env    []string // the merged environment, for the finalize scripts

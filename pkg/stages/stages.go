@@ -20,45 +20,11 @@ import (
 
 	"github.com/ignity/ignity/pkg/check"
 	"github.com/ignity/ignity/pkg/confdir"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/proc"
-	"github.com/ignity/ignity/pkg/runstate"
 	"golang.org/x/sys/unix"
 )
-
-// Exit codes, documented in the README.
-const (
-	ExitUsage  = 100 // usage or configuration error
-	ExitSystem = 111 // system call failure
-)
-
-// System is what the stages act on: the paths, the programs they run and
-// the calls that cannot be undone, exec and kill. Default is the real
-// container's; tests stand in for the programs and for exec.
-type System struct {
-	Layout   layout.Layout
-	Programs layout.Programs
-	Exe      string // this binary, which the handlers and stage2 run
-	Exec     func(path string, argv, env []string) error
-	Kill     func(pid int, sig unix.Signal) error
-	Stderr   io.Writer
-}
-
-// Default is the System of a real container, with exe as this binary.
-func Default(exe string) System {
-	return System{
-		Layout:   layout.Default,
-		Programs: layout.DefaultPrograms,
-		Exe:      exe,
-		Exec:     unix.Exec,
-		Kill:     unix.Kill,
-		Stderr:   os.Stderr,
-	}
-}
-
-func (s System) state() runstate.State {
-	return runstate.New(s.Layout.Run()).WithKill(s.Kill)
-}
 
 // step is one named part of a stage. Its name prints like what it does,
 // so that a stage's list reads as its table of contents and tests assert
@@ -92,13 +58,13 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func failWith(code int, err error) error { return &exitError{code, err} }
 
-// codeOf is the exit code of a step's error: its own, or ExitSystem.
+// codeOf is the exit code of a step's error: its own, or container.ExitSystem.
 func codeOf(err error) int {
 	var e *exitError
 	if errors.As(err, &e) {
 		return e.code
 	}
-	return ExitSystem
+	return container.ExitSystem
 }
 
 // scripts lists the candidates of dir in name order, skipping dot files.
