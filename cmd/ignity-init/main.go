@@ -23,6 +23,7 @@ import (
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
+	"github.com/ignity/ignity/pkg/restart"
 	"github.com/ignity/ignity/pkg/stages"
 	"golang.org/x/sys/unix"
 )
@@ -121,7 +122,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if h := stages.Handler(argv[0]); h != nil {
 		return h(container.Default(self()))
 	}
-	if p := stages.ServiceProgram(l, argv[0]); p != nil {
+	if p := restart.ServiceProgram(l, argv[0]); p != nil {
 		return p(container.Default(self()), argv[1:])
 	}
 	name := filepath.Base(argv[0])

@@ -345,7 +345,7 @@ func Prefixed(dir string) bool {
 
 // Redirect opens a prefixed service's FIFOs onto stdout and stderr, in
 // its service dir (s6-supervise runs ./run there): ignity's run calls it
-// before it execs the service's own run (see stages.ServiceRun).
+// before it execs the service's own run (see restart.ServiceRun).
 func Redirect() error {
 	for _, f := range []struct {
 		name string

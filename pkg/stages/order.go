@@ -122,13 +122,6 @@ const (
 	// heldMark marks a down file as ignity's: the longrun waits for its
 	// dependencies, and goes up once they have started.
 	heldMark = ".ignity-held"
-	// funnelIn is a funnel consumer's FIFO, its stdin; funnelOut, in each
-	// of its producers, a symlink to it, their stdout.
-	funnelIn  = ".ignity-funnel"
-	funnelOut = ".ignity-feeds"
-	// pwdFile holds the path an s6-overlay service is told it runs in
-	// (PWD): see overlayPwd.
-	pwdFile = ".ignity-pwd"
 )
 
 // overlayPwd is the working directory an s6-overlay service is shown, as
@@ -137,21 +130,21 @@ const (
 // /run/s6/legacy-services/* or /run/s6-rc*/servicedirs/svc-*. ignity's
 // scandir is /run/ignity/services-state, which /run/s6/services leads
 // to: the shell's pwd prints PWD when PWD names the directory it runs in,
-// so ignity's run wrapper sets it (ServiceRun).
+// so ignity's run wrapper sets it (restart.ServiceRun).
 func overlayPwd(name string) string { return "/run/s6/services/" + name }
 
 // prepareUnit readies the service dir dir of the longrun name before it
 // goes into the scandir: when it waits for dependencies, down (unless an
 // image's or an init script's down file already keeps it so: then it
 // stays down, and what needs it fails), and in a funnel, run as ignity's
-// wrapper (ServiceRun), which opens the FIFO.
+// wrapper (restart.ServiceRun), which opens the FIFO.
 func (b *stage2) prepareUnit(name, dir string) error {
 	u, ok := b.plan.Get(name)
 	if !ok || u.Type != services.Longrun {
 		return nil
 	}
 	if u.Source != services.Ignity {
-		if err := os.WriteFile(filepath.Join(dir, pwdFile), []byte(overlayPwd(name)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, svc.PwdFile), []byte(overlayPwd(name)), 0o644); err != nil {
 			return err
 		}
 	}
@@ -175,58 +168,13 @@ func (b *stage2) prepareUnit(name, dir string) error {
 func funnel(dir string, u services.Unit) error {
 	switch {
 	case u.Fed:
-		p := filepath.Join(dir, funnelIn)
+		p := filepath.Join(dir, svc.FunnelIn)
 		if err := unix.Mkfifo(p, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("create the FIFO %s: %w", p, err)
 		}
 		return os.Chmod(p, 0o600)
 	case u.Feeds != "":
-		return os.Symlink(filepath.Join("..", u.Feeds, funnelIn), filepath.Join(dir, funnelOut))
-	}
-	return nil
-}
-
-// keepWrapped reports whether the run of the service dir dir must stay
-// ignity's wrapper: it is in a funnel, or gets its PWD from it.
-func keepWrapped(dir string) bool {
-	return present(filepath.Join(dir, funnelIn)) || present(filepath.Join(dir, funnelOut)) || present(filepath.Join(dir, pwdFile))
-}
-
-// setPwd sets PWD to the path pwdFile names, in the service dir, when
-// that path leads to the directory the service runs in.
-func setPwd() {
-	b, err := os.ReadFile(pwdFile)
-	if err != nil {
-		return
-	}
-	p := string(b)
-	here, err1 := os.Stat(".")
-	there, err2 := os.Stat(p)
-	if err1 == nil && err2 == nil && os.SameFile(here, there) {
-		os.Setenv("PWD", p)
-	}
-}
-
-// funnelRedirect opens, in a funnel's service dir, the FIFO onto stdin
-// (the consumer) or stdout (a producer). O_RDWR never blocks, whichever
-// side opens first, and the consumer never reads an end of file when a
-// producer restarts: one pipe, held open, as s6-rc's.
-func funnelRedirect() error {
-	for _, f := range []struct {
-		name string
-		fd   int
-	}{{funnelIn, 0}, {funnelOut, 1}} {
-		fd, err := unix.Open(f.name, unix.O_RDWR|unix.O_CLOEXEC, 0)
-		if errors.Is(err, unix.ENOENT) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("open %s: %w", f.name, err)
-		}
-		if err := unix.Dup3(fd, f.fd, 0); err != nil {
-			return fmt.Errorf("redirect fd %d to %s: %w", f.fd, f.name, err)
-		}
-		unix.Close(fd)
+		return os.Symlink(filepath.Join("..", u.Feeds, svc.FunnelIn), filepath.Join(dir, svc.FunnelOut))
 	}
 	return nil
 }

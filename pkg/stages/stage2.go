@@ -425,10 +425,10 @@ func (b *stage2) originOf(name string) string {
 
 // installServices moves every service dir into the scandir; each must
 // have a run program that can be executed. Each gets ignity's finish
-// (exe, see restart.go): the user's finish and run keep working under
+// (exe, see pkg/restart): the user's finish and run keep working under
 // the names svc.Wrap gives them. With IGNITY_LOG_PREFIX=1, each service
 // without a log/ is made prefixed too (its run is then exe, which
-// redirects its output, see ServiceRun and pkg/logprefix), and its dir in
+// redirects its output, see restart.ServiceRun and pkg/logprefix), and its dir in
 // the scandir returned. prepare(name, dir) readies a dir for the ordered
 // start (order.go) before it goes in: a held service (one with
 // dependencies) goes in down. origin names the image's copy of a service

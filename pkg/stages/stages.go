@@ -163,3 +163,9 @@ func runArgv(argv, env []string, max time.Duration, wait func(pid int) <-chan un
 	}
 	return status, err
 }
+
+// present reports whether p exists, a symlink itself counted.
+func present(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}

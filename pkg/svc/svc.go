@@ -262,6 +262,13 @@ const (
 	Essential         = "essential"           // a file: the container stops when run dies
 	KeepLeftovers     = "keep-leftovers"      // a file: no cleanup of run's process group
 	MaxDeaths         = "max-deaths"          // "DEATHS SECONDS": the crash-loop limit
+	// FunnelIn is a funnel consumer's FIFO, its stdin; FunnelOut, in each
+	// of its producers, a symlink to it, their stdout.
+	FunnelIn  = ".ignity-funnel"
+	FunnelOut = ".ignity-feeds"
+	// PwdFile holds the path an s6-overlay service is told it runs in
+	// (PWD).
+	PwdFile = ".ignity-pwd"
 )
 
 // DefaultTimeoutFinish is s6's bound on finish when timeout-finish is

@@ -1,10 +1,11 @@
-package stages
-
-// A service's life after the boot: ignity's finish, run by s6-supervise
-// at every death of a service's run (a transient process: no Go stays
-// resident), and ignity's run wrapper, which s6-supervise spawns instead
-// of the user's run while a restart backoff waits. See the README's
-// "Restarts" section.
+// Package restart is a service's life after the boot: the programs
+// s6-supervise runs from a service dir that ignity installed. ignity's
+// finish, run at every death of a service's run (a transient process: no
+// Go stays resident), decides the restart and its backoff; ignity's run
+// wrapper, spawned instead of the user's run while a restart backoff
+// waits (and for funnels, s6-overlay's PWD and prefixed output), then
+// execs it; the log prefixer's run execs the log-prefixer applet. See the
+// README's "Restarts" section.
 //
 // The finish, in order:
 //  1. outside a shutdown, unless keep-leftovers: the dead run's process
@@ -19,6 +20,7 @@ package stages
 //     swapped for the wrapper when the next start must wait;
 //  4. the user's finish, with s6's four arguments, within its own
 //     timeout-finish.
+package restart
 
 import (
 	"errors"
@@ -398,4 +400,63 @@ func firstOr(a []string, def string) string {
 func present(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
+}
+
+// keepWrapped reports whether the run of the service dir dir must stay
+// ignity's wrapper: it is in a funnel, or gets its PWD from it.
+func keepWrapped(dir string) bool {
+	return present(filepath.Join(dir, svc.FunnelIn)) || present(filepath.Join(dir, svc.FunnelOut)) || present(filepath.Join(dir, svc.PwdFile))
+}
+
+// setPwd sets PWD to the path svc.PwdFile names, in the service dir, when
+// that path leads to the directory the service runs in.
+func setPwd() {
+	b, err := os.ReadFile(svc.PwdFile)
+	if err != nil {
+		return
+	}
+	p := string(b)
+	here, err1 := os.Stat(".")
+	there, err2 := os.Stat(p)
+	if err1 == nil && err2 == nil && os.SameFile(here, there) {
+		os.Setenv("PWD", p)
+	}
+}
+
+// funnelRedirect opens, in a funnel's service dir, the FIFO onto stdin
+// (the consumer) or stdout (a producer). O_RDWR never blocks, whichever
+// side opens first, and the consumer never reads an end of file when a
+// producer restarts: one pipe, held open, as s6-rc's.
+func funnelRedirect() error {
+	for _, f := range []struct {
+		name string
+		fd   int
+	}{{svc.FunnelIn, 0}, {svc.FunnelOut, 1}} {
+		fd, err := unix.Open(f.name, unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open %s: %w", f.name, err)
+		}
+		if err := unix.Dup3(fd, f.fd, 0); err != nil {
+			return fmt.Errorf("redirect fd %d to %s: %w", f.fd, f.name, err)
+		}
+		unix.Close(fd)
+	}
+	return nil
+}
+
+// PrefixerRun is the run of the prefixer's service: it execs this binary
+// as the log-prefixer applet on the scandir and the held services, with
+// one thread for Go (it polls), so that it shows as ignity in ps.
+func PrefixerRun(sys container.System, args []string) int {
+	l := sys.Layout
+	argv := []string{"ignity", "log-prefixer", "--", l.Scandir(), l.RunServices()}
+	err := sys.Exec(sys.Exe, argv, append(os.Environ(), "GOMAXPROCS=1"))
+	if errors.Is(err, os.ErrNotExist) {
+		err = fmt.Errorf("%s: not found", sys.Exe)
+	}
+	console.To(sys.Stderr, 1).Error(fmt.Errorf("log prefixer: exec %s: %w", sys.Exe, err))
+	return 126
 }

@@ -1,4 +1,4 @@
-package stages
+package restart
 
 import (
 	"bytes"
@@ -291,5 +291,27 @@ func TestSchedule(t *testing.T) {
 				t.Errorf("schedule(%d, %v) = %d, %v; want %d, %v", tt.short, tt.lived, short, wait, tt.wantShort, tt.wantWait)
 			}
 		})
+	}
+}
+
+// fifoReader makes the FIFO p with a reader, as a supervisor's control
+// FIFO has one, and returns a function that reads what was written so far.
+func fifoReader(t *testing.T, p string) func() string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return func() string {
+		b := make([]byte, 512)
+		n, _ := unix.Read(fd, b)
+		return string(b[:max(n, 0)])
 	}
 }
