@@ -224,7 +224,7 @@ func (b *stage2) orderedStart() error {
 	case err := <-o.failures:
 		return failWith(1, err)
 	case <-o.stop:
-		return errStopped
+		return proc.ErrStopped
 	case <-bound:
 		err := fmt.Errorf("services not started within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=%d ms: %s", b.cfg.CmdWaitMax.Milliseconds(), o.pending())
 		if b.cfg.ContinueOnFailure {
@@ -256,7 +256,7 @@ func (o *order) run(u services.Unit) {
 	defer close(o.done[u.Name])
 	err := o.start(u)
 	switch {
-	case err == nil, errors.Is(err, errStopped):
+	case err == nil, errors.Is(err, proc.ErrStopped):
 		return
 	case errors.Is(err, errDepFailed):
 		o.markFailed(u.Name)
@@ -284,7 +284,7 @@ func (o *order) start(u services.Unit) error {
 		select {
 		case <-o.done[d]:
 		case <-o.stop:
-			return errStopped
+			return proc.ErrStopped
 		}
 		o.mu.Lock()
 		bad := o.failed[d]
@@ -405,7 +405,7 @@ func (o *order) awaitUp(u services.Unit, told bool) error {
 }
 
 // svwait runs s6-svwait FLAG -t SLICE DIR and returns its exit code;
-// docker stop meanwhile stops it (errStopped).
+// docker stop meanwhile stops it (proc.ErrStopped).
 func (o *order) svwait(flag string, slice time.Duration, dir string) (int, error) {
 	c := exec.Command(o.b.sys.Programs.Svwait, flag, "-t", strconv.FormatInt(slice.Milliseconds(), 10), dir)
 	if err := c.Start(); err != nil {
@@ -419,7 +419,7 @@ func (o *order) svwait(flag string, slice time.Duration, dir string) (int, error
 	case <-o.stop:
 		c.Process.Signal(unix.SIGTERM)
 		<-exited
-		return 0, errStopped
+		return 0, proc.ErrStopped
 	}
 	if err == nil {
 		return 0, nil
@@ -469,9 +469,9 @@ func (o *order) oneshot(u services.Unit) error {
 		bound, what = b.cfg.ReadyMax, fmt.Sprintf("IGNITY_SERVICES_READY_MAXTIME=%d ms", b.cfg.ReadyMax.Milliseconds())
 	}
 	b.log.Debug("service", "oneshot %s: running %s", u.Name, u.UpFrom)
-	status, err := runArgv([]string{b.sys.Programs.Execlineb, "-P", "-c", u.Up}, b.environ(), bound, proc.WaitPid, o.stop)
+	status, err := proc.Run([]string{b.sys.Programs.Execlineb, "-P", "-c", u.Up}, b.environ(), bound, proc.WaitPid, o.stop)
 	switch {
-	case errors.Is(err, errStopped):
+	case errors.Is(err, proc.ErrStopped):
 		return err
 	case errors.Is(err, proc.ErrTimeout):
 		return fmt.Errorf("oneshot %s: %s killed after %s", u.Name, u.UpFrom, what)

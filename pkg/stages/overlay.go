@@ -174,10 +174,10 @@ func (b *stage2) stage2Hook() error {
 		return nil
 	}
 	sh := filepath.Join(b.sys.Layout.Root, "bin/sh")
-	status, err := runArgv([]string{sh, "-c", b.cfg.Stage2Hook}, b.env, 0, proc.WaitPid, b.term)
+	status, err := proc.Run([]string{sh, "-c", b.cfg.Stage2Hook}, b.env, 0, proc.WaitPid, b.term)
 	var failure error
 	switch {
-	case errors.Is(err, errStopped):
+	case errors.Is(err, proc.ErrStopped):
 		return err
 	case err != nil:
 		failure = fmt.Errorf("IGNITY_STAGE2_HOOK (S6_STAGE2_HOOK): %w", err)

@@ -49,7 +49,7 @@ func Stage2(sys container.System, cmd []string, ready *os.File) int {
 		switch {
 		case err == nil:
 			continue
-		case errors.Is(err, errStopped):
+		case errors.Is(err, proc.ErrStopped):
 			return 0
 		}
 		if b.stopping() {
@@ -104,7 +104,7 @@ type stage2 struct {
 }
 
 // errQuiet ends stage2 without a word: whoever failed said why.
-var errQuiet = fmt.Errorf("stage1 or s6-svscan failed: %w", errStopped)
+var errQuiet = fmt.Errorf("stage1 or s6-svscan failed: %w", proc.ErrStopped)
 
 // awaitSvscan blocks until s6-svscan is ready: it writes a newline on the
 // ready pipe (s6-svscan -d, see stage1's execSvscan). The pipe's end
@@ -155,7 +155,7 @@ func (b *stage2) replayEarly() error {
 		if err := b.st.RequestShutdown(sig); err != nil {
 			return err
 		}
-		return errStopped
+		return proc.ErrStopped
 	}
 	return nil
 }
@@ -183,12 +183,12 @@ func (b *stage2) initScripts() error {
 	b.log.Info("init", "Executing environment init scripts")
 	for _, s := range b.initList() {
 		if _, stopping := b.st.Stopping(); stopping {
-			return errStopped
+			return proc.ErrStopped
 		}
 		status, err := runScript(l, s, b.env, b.cfg.InitMax, proc.WaitPid, b.term)
 		var failure error
 		switch {
-		case errors.Is(err, errStopped):
+		case errors.Is(err, proc.ErrStopped):
 			return err
 		case errors.Is(err, proc.ErrTimeout):
 			failure = fmt.Errorf("init script %s killed after IGNITY_INIT_MAXTIME=%d ms", etcName(l, s), b.cfg.InitMax.Milliseconds())

@@ -311,7 +311,7 @@ func (d *stage3) oneshotsDown() {
 		if t := time.Duration(u.TimeoutDownMs) * time.Millisecond; t > 0 && (bound == 0 || t < bound) {
 			bound, what = t, fmt.Sprintf("its timeout-down (%d ms)", u.TimeoutDownMs)
 		}
-		status, err := runArgv([]string{d.sys.Programs.Execlineb, "-P", "-c", u.Down}, d.env, bound, d.reaper.Wait, nil)
+		status, err := proc.Run([]string{d.sys.Programs.Execlineb, "-P", "-c", u.Down}, d.env, bound, d.reaper.Wait, nil)
 		switch {
 		case err == proc.ErrTimeout:
 			d.log.Warn("oneshot %s: %s killed after %s", u.Name, u.DownFrom, what)

@@ -80,24 +80,21 @@ func scripts(dir string) []string {
 	return out
 }
 
-// errStopped reports a script stopped because the container stops.
-var errStopped = errors.New("stopped: the container is stopping")
-
 // runScript runs the program path (an init or finalize script) after
 // checking it as `ignity check` does, in its own process group, with
 // stdin from /dev/null (the container's stdin belongs to the CMD), for at
 // most max (0 = no limit; at the bound the group is killed and the error
 // is proc.ErrTimeout). wait delivers its status: a reaper's in a process
 // that reaps everything, or proc.WaitPid. When stop delivers, the group
-// gets SIGTERM and the error is errStopped.
+// gets SIGTERM and the error is proc.ErrStopped.
 func runScript(l layout.Layout, path string, env []string, max time.Duration, wait func(pid int) <-chan unix.WaitStatus, stop <-chan os.Signal) (int, error) {
 	if argv := v2Argv(l, path); argv != nil {
-		return runArgv(argv, env, max, wait, stop)
+		return proc.Run(argv, env, max, wait, stop)
 	}
 	if err := check.Program(l, path); err != nil {
 		return 0, err
 	}
-	return runArgv([]string{path}, env, max, wait, stop)
+	return proc.Run([]string{path}, env, max, wait, stop)
 }
 
 // v2Argv is how a cont-init.d or cont-finish.d script that is not
@@ -131,37 +128,6 @@ func v2Argv(l layout.Layout, path string) []string {
 		return []string{prog, arg, path}
 	}
 	return []string{prog, path}
-}
-
-// runArgv is runScript without the check: argv[0] is a path.
-func runArgv(argv, env []string, max time.Duration, wait func(pid int) <-chan unix.WaitStatus, stop <-chan os.Signal) (int, error) {
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		return 0, err
-	}
-	defer null.Close()
-	pid, err := proc.Start(argv, env, []*os.File{null, os.Stdout, os.Stderr})
-	if err != nil {
-		return 0, err
-	}
-	done := make(chan struct{})
-	stopped := make(chan bool, 1)
-	go func() {
-		select {
-		case <-stop:
-			unix.Kill(-pid, unix.SIGTERM)
-			unix.Kill(-pid, unix.SIGCONT)
-			stopped <- true
-		case <-done:
-			stopped <- false
-		}
-	}()
-	status, err := proc.Bounded(pid, wait(pid), max)
-	close(done)
-	if <-stopped {
-		return status, errStopped
-	}
-	return status, err
 }
 
 // present reports whether p exists, a symlink itself counted.
