@@ -430,7 +430,7 @@ func (b *stage2) originOf(name string) string {
 // without a log/ is made prefixed too (its run is then exe, which
 // redirects its output, see restart.ServiceRun and pkg/logprefix), and its dir in
 // the scandir returned. prepare(name, dir) readies a dir for the ordered
-// start (order.go) before it goes in: a held service (one with
+// start (pkg/order) before it goes in: a held service (one with
 // dependencies) goes in down. origin names the image's copy of a service
 // dir, for a noexec /run/ignity.
 func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string, prepare func(name, dir string) error, origin func(string) string) ([]string, error) {

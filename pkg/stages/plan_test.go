@@ -8,6 +8,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/order"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/services"
 	"github.com/ignity/ignity/pkg/svc"
@@ -78,7 +79,7 @@ func TestInstallHoldsDependents(t *testing.T) {
 	if _, err := installServices(l, config.Default(), false, w.sys.Exe, b.prepareUnit, origin); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"db/run", "app/" + svc.RunUser, "app/down", "app/" + heldMark} {
+	for _, f := range []string{"db/run", "app/" + svc.RunUser, "app/down", "app/" + order.HeldMark} {
 		if _, err := os.Lstat(filepath.Join(l.Scandir(), f)); err != nil {
 			t.Errorf("%s not in the scandir: %v", f, err)
 		}

@@ -1,13 +1,13 @@
-package stages
-
-// The dependency-ordered start (README "Dependencies"). stage2 reads
-// every service definition (pkg/services) and plans the start before the
-// init scripts run; every longrun goes into the scandir at once, as in
-// s6-overlay (s6-svc works on each from the first moment): those without
-// dependencies start, each dependent is held down (a down file of
-// ignity's, marked by heldMark) until each of its dependencies counts as
-// started: a longrun once up (ready, with notification-fd), a oneshot
-// once its up exited 0. Then it is told up.
+// Package order is the dependency-ordered start of the services (README
+// "Dependencies"), which stage2 runs once every longrun is in the
+// scandir. stage2 reads every service definition (pkg/services) and plans
+// the start before the init scripts run; every longrun goes into the
+// scandir at once, as in s6-overlay (s6-svc works on each from the first
+// moment): those without dependencies start, each dependent is held down
+// (a down file of ignity's, marked by HeldMark) until each of its
+// dependencies counts as started: a longrun once up (ready, with
+// notification-fd), a oneshot once its up exited 0. Then it is told up.
+//
 // One goroutine per unit waits for its dependencies' channels; each
 // longrun is watched by an s6-svwait process until up, bounded by its
 // timeout-up or IGNITY_SERVICES_READY_MAXTIME. s6-svwait waits for an
@@ -15,6 +15,7 @@ package stages
 // after each second s6-svwait waits in vain (a permanent failure or a
 // service taken down is no event for it). The CMD starts once every unit
 // has started.
+package order
 
 import (
 	"errors"
@@ -27,6 +28,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/proc"
@@ -36,208 +39,85 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// planServices reads the definitions of every source, plans their start
-// and records the plan for stage3 and ignity status. The longruns of
-// s6-rc.d and services.d join ignity's own under /run/ignity/services,
-// where init scripts see them too; a producer-for pipeline's consumer
-// becomes its producer's log/.
-func (b *stage2) planServices() error {
-	l := b.sys.Layout
-	defs, probs := services.Load(l.Root, b.cfg.BundleDir)
-	plan, more := services.MakePlan(defs)
-	if probs = append(probs, more...); len(probs) > 0 {
-		errs := make([]error, len(probs))
-		for i, p := range probs {
-			errs[i] = p
-		}
-		return failWith(container.ExitUsage, errors.Join(errs...))
-	}
-	b.plan = plan
-	b.origin = map[string]string{}
-	var units []runstate.Unit
-	var errs []error
-	for _, u := range plan.Units {
-		if u.Type == services.Longrun {
-			b.origin[u.Name] = u.Host
-			if u.Source != services.Ignity {
-				errs = append(errs, copyService(u.Host, filepath.Join(l.RunServices(), u.Name)))
-			}
-			if u.Logger != "" {
-				lg, _ := defs.Get(u.Logger)
-				errs = append(errs, copyService(lg.Host, filepath.Join(l.RunServices(), u.Name, "log")))
-			}
-			errs = append(errs, funnel(filepath.Join(l.RunServices(), u.Name), u))
-		}
-		units = append(units, runstate.Unit{
-			Name: u.Name, Type: string(u.Type), Deps: u.Deps, Level: u.Level, Notify: u.Notify,
-			Down: u.Down, DownFrom: u.DownFrom, TimeoutDownMs: ms(u.TimeoutDown),
-		})
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	for _, n := range plan.Unused {
-		s, _ := defs.Get(n)
-		b.log.Debug("service", "%s is in neither the user nor the user2 bundle, nor a dependency of their members: not started", s.Dir)
-	}
-	if !plan.HasDeps() {
-		return nil
-	}
-	if err := b.st.SetPlan(units); err != nil {
-		return err
-	}
-	for _, u := range plan.Units {
-		if len(u.Deps) > 0 {
-			if err := b.st.SetUnit(u.Name, runstate.UnitWaiting, ""); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+// HeldMark, in a longrun's dir, marks its down file as ignity's: the
+// longrun waits for its dependencies, and goes up once they have started.
+const HeldMark = ".ignity-held"
+
+// Start is one ordered start: the plan, and what its units need from
+// stage2.
+type Start struct {
+	Sys  container.System
+	Cfg  config.Config
+	St   runstate.State
+	Log  *console.Logger
+	Plan services.Plan
+	Cmd  []string         // the CMD, which waits for the start
+	Term <-chan os.Signal // stage2's SIGTERM: the start stops
+	// Environ is the merged environment as it is now, which a oneshot
+	// gets; ReloadEnv re-reads the envdir after one ran.
+	Environ   func() []string
+	ReloadEnv func() error
 }
 
-func ms(d time.Duration) int64 {
-	if d < 0 {
-		return -1
-	}
-	return d.Milliseconds()
-}
-
-// copyService copies a definition dir into /run/ignity/services, once.
-func copyService(src, dst string) error {
-	if _, err := os.Lstat(dst); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	if err := svc.CopyTree(src, dst); err != nil {
-		return fmt.Errorf("copy %s: %w", src, err)
-	}
-	return nil
-}
-
-// The files the ordered start adds to a longrun's dir.
-const (
-	// heldMark marks a down file as ignity's: the longrun waits for its
-	// dependencies, and goes up once they have started.
-	heldMark = ".ignity-held"
-)
-
-// overlayPwd is the working directory an s6-overlay service is shown, as
-// s6-overlay's own path to its service dir: linuxserver's with-contenv
-// applies UMASK only when `pwd` prints /run/s6/services/*,
-// /run/s6/legacy-services/* or /run/s6-rc*/servicedirs/svc-*. ignity's
-// scandir is /run/ignity/services-state, which /run/s6/services leads
-// to: the shell's pwd prints PWD when PWD names the directory it runs in,
-// so ignity's run wrapper sets it (restart.ServiceRun).
-func overlayPwd(name string) string { return "/run/s6/services/" + name }
-
-// prepareUnit readies the service dir dir of the longrun name before it
-// goes into the scandir: when it waits for dependencies, down (unless an
-// image's or an init script's down file already keeps it so: then it
-// stays down, and what needs it fails), and in a funnel, run as ignity's
-// wrapper (restart.ServiceRun), which opens the FIFO.
-func (b *stage2) prepareUnit(name, dir string) error {
-	u, ok := b.plan.Get(name)
-	if !ok || u.Type != services.Longrun {
-		return nil
-	}
-	if u.Source != services.Ignity {
-		if err := os.WriteFile(filepath.Join(dir, svc.PwdFile), []byte(overlayPwd(name)), 0o644); err != nil {
-			return err
-		}
-	}
-	if u.Feeds != "" || u.Fed || u.Source != services.Ignity {
-		if err := svc.SetRunWrapped(dir, b.sys.Exe, true); err != nil {
-			return err
-		}
-	}
-	if len(u.Deps) == 0 || present(filepath.Join(dir, "down")) {
-		return nil
-	}
-	if err := os.WriteFile(filepath.Join(dir, heldMark), nil, 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "down"), nil, 0o644)
-}
-
-// funnel makes the FIFO of a funnel's consumer u, in its dir, or links a
-// producer's dir to its consumer's FIFO (a relative link: both dirs
-// move into the scandir side by side).
-func funnel(dir string, u services.Unit) error {
-	switch {
-	case u.Fed:
-		p := filepath.Join(dir, svc.FunnelIn)
-		if err := unix.Mkfifo(p, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("create the FIFO %s: %w", p, err)
-		}
-		return os.Chmod(p, 0o600)
-	case u.Feeds != "":
-		return os.Symlink(filepath.Join("..", u.Feeds, svc.FunnelIn), filepath.Join(dir, svc.FunnelOut))
-	}
-	return nil
-}
-
-// orderedStart starts the held units as their dependencies start, and
+// Run starts the held units as their dependencies start, and
 // returns once every unit has started; with a CMD, within
 // IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME. The first failure (a dependency
 // not up in time, failed for good, a oneshot's up failing) fails the boot
 // with a message naming it, unless the failure policy says to go on:
 // then its dependents start anyway.
-func (b *stage2) orderedStart() error {
-	if !b.plan.HasDeps() {
+func (b *Start) Run() error {
+	if !b.Plan.HasDeps() {
 		return nil
 	}
 	o := &order{b: b, done: map[string]chan struct{}{}, failed: map[string]bool{}, awaited: map[string]bool{},
-		stop: make(chan os.Signal), failures: make(chan error, len(b.plan.Units))}
+		stop: make(chan os.Signal), failures: make(chan error, len(b.Plan.Units))}
 	go func() {
-		<-b.term
+		<-b.Term
 		close(o.stop)
 	}()
-	for _, u := range b.plan.Units {
+	for _, u := range b.Plan.Units {
 		o.done[u.Name] = make(chan struct{})
 		// Every longrun: the CMD starts once all are up, as s6-overlay's
 		// does once its bundles are.
 		o.awaited[u.Name] = u.Type == services.Longrun
 	}
-	for _, u := range b.plan.Units {
+	for _, u := range b.Plan.Units {
 		go o.run(u)
 	}
 	all := make(chan struct{})
 	go func() {
-		for _, u := range b.plan.Units {
+		for _, u := range b.Plan.Units {
 			<-o.done[u.Name]
 		}
 		close(all)
 	}()
 	var bound <-chan time.Time
-	if len(b.cmd) > 0 && b.cfg.CmdWaitMax > 0 {
-		t := time.NewTimer(b.cfg.CmdWaitMax)
+	if len(b.Cmd) > 0 && b.Cfg.CmdWaitMax > 0 {
+		t := time.NewTimer(b.Cfg.CmdWaitMax)
 		defer t.Stop()
 		bound = t.C
 	}
 	select {
 	case <-all:
-		b.log.Info("service", "Services started")
+		b.Log.Info("service", "Services started")
 		return nil
 	case err := <-o.failures:
-		return failWith(1, err)
+		return err
 	case <-o.stop:
 		return proc.ErrStopped
 	case <-bound:
-		err := fmt.Errorf("services not started within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=%d ms: %s", b.cfg.CmdWaitMax.Milliseconds(), o.pending())
-		if b.cfg.ContinueOnFailure {
-			b.log.Warn("%v: starting the CMD anyway, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
+		err := fmt.Errorf("services not started within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=%d ms: %s", b.Cfg.CmdWaitMax.Milliseconds(), o.pending())
+		if b.Cfg.ContinueOnFailure {
+			b.Log.Warn("%v: starting the CMD anyway, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
 			return nil
 		}
-		return failWith(1, err)
+		return err
 	}
 }
 
 // order is one ordered start.
 type order struct {
-	b        *stage2
+	b        *Start
 	done     map[string]chan struct{} // closed once the unit started or failed
 	mu       sync.Mutex
 	failed   map[string]bool
@@ -262,11 +142,11 @@ func (o *order) run(u services.Unit) {
 		o.markFailed(u.Name)
 		return
 	}
-	if e := o.b.st.SetUnit(u.Name, runstate.UnitFailed, err.Error()); e != nil {
-		o.b.log.Error(e)
+	if e := o.b.St.SetUnit(u.Name, runstate.UnitFailed, err.Error()); e != nil {
+		o.b.Log.Error(e)
 	}
-	if o.b.cfg.ContinueOnFailure {
-		o.b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
+	if o.b.Cfg.ContinueOnFailure {
+		o.b.Log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
 		return
 	}
 	o.markFailed(u.Name)
@@ -302,32 +182,32 @@ func (o *order) start(u services.Unit) error {
 		if told, err = o.release(u.Name); err != nil {
 			return err
 		}
-		o.b.log.Debug("service", "%s: its dependencies started (%s): told up", u.Name, strings.Join(u.Deps, ", "))
+		o.b.Log.Debug("service", "%s: its dependencies started (%s): told up", u.Name, strings.Join(u.Deps, ", "))
 	}
 	if o.awaited[u.Name] {
 		if err := o.awaitUp(u, told); err != nil {
 			return err
 		}
 	}
-	return o.b.st.SetUnit(u.Name, runstate.UnitStarted, "")
+	return o.b.St.SetUnit(u.Name, runstate.UnitStarted, "")
 }
 
 // release tells the held longrun name up, once s6-supervise watches it:
 // its down file (ignity's) goes, and "u" is sent. A down file of the
 // image's or an init script's keeps it down (told is false).
 func (o *order) release(name string) (told bool, err error) {
-	dir := filepath.Join(o.b.sys.Layout.Scandir(), name)
-	if !present(filepath.Join(dir, heldMark)) {
+	dir := filepath.Join(o.b.Sys.Layout.Scandir(), name)
+	if !present(filepath.Join(dir, HeldMark)) {
 		return false, nil
 	}
-	deadline := time.Now().Add(o.b.cfg.ReadyMax)
-	if o.b.cfg.ReadyMax == 0 {
+	deadline := time.Now().Add(o.b.Cfg.ReadyMax)
+	if o.b.Cfg.ReadyMax == 0 {
 		deadline = time.Now().Add(100 * 365 * 24 * time.Hour)
 	}
 	if left := svc.WaitSupervised([]string{dir}, deadline); len(left) > 0 {
-		return false, fmt.Errorf("service %s not supervised within IGNITY_SERVICES_READY_MAXTIME=%d ms", name, o.b.cfg.ReadyMax.Milliseconds())
+		return false, fmt.Errorf("service %s not supervised within IGNITY_SERVICES_READY_MAXTIME=%d ms", name, o.b.Cfg.ReadyMax.Milliseconds())
 	}
-	if err := errors.Join(os.Remove(filepath.Join(dir, "down")), os.Remove(filepath.Join(dir, heldMark))); err != nil {
+	if err := errors.Join(os.Remove(filepath.Join(dir, "down")), os.Remove(filepath.Join(dir, HeldMark))); err != nil {
 		return false, fmt.Errorf("start service %s: %w", name, err)
 	}
 	if err := svc.Send(svc.Control(dir), "u"); err != nil {
@@ -344,10 +224,10 @@ func (o *order) release(name string) (told bool, err error) {
 // read yet: its "want up" is not read before the first wait.
 func (o *order) awaitUp(u services.Unit, told bool) error {
 	b := o.b
-	dir := filepath.Join(b.sys.Layout.Scandir(), u.Name)
+	dir := filepath.Join(b.Sys.Layout.Scandir(), u.Name)
 	bound, what := u.TimeoutUp, fmt.Sprintf("its timeout-up (%s/timeout-up: %d ms)", u.Dir, u.TimeoutUp.Milliseconds())
 	if bound == services.NoTimeout {
-		bound, what = b.cfg.ReadyMax, fmt.Sprintf("IGNITY_SERVICES_READY_MAXTIME=%d ms", b.cfg.ReadyMax.Milliseconds())
+		bound, what = b.Cfg.ReadyMax, fmt.Sprintf("IGNITY_SERVICES_READY_MAXTIME=%d ms", b.Cfg.ReadyMax.Milliseconds())
 	}
 	deadline := time.Now().Add(100 * 365 * 24 * time.Hour)
 	if bound > 0 {
@@ -392,9 +272,9 @@ func (o *order) awaitUp(u services.Unit, told bool) error {
 	case code == 102:
 		return fmt.Errorf("dependency %s (of %s): its s6-supervise died", u.Name, waiters)
 	case code >= 100:
-		return fmt.Errorf("dependency %s (of %s): %s exited %d", u.Name, waiters, b.sys.Programs.Svwait, code)
+		return fmt.Errorf("dependency %s (of %s): %s exited %d", u.Name, waiters, b.Sys.Programs.Svwait, code)
 	}
-	r, failed := b.st.Failed(u.Name)
+	r, failed := b.St.Failed(u.Name)
 	switch {
 	case failed:
 		return fmt.Errorf("dependency %s (of %s) failed permanently before it was %s: %s", u.Name, waiters, state, r)
@@ -407,7 +287,7 @@ func (o *order) awaitUp(u services.Unit, told bool) error {
 // svwait runs s6-svwait FLAG -t SLICE DIR and returns its exit code;
 // docker stop meanwhile stops it (proc.ErrStopped).
 func (o *order) svwait(flag string, slice time.Duration, dir string) (int, error) {
-	c := exec.Command(o.b.sys.Programs.Svwait, flag, "-t", strconv.FormatInt(slice.Milliseconds(), 10), dir)
+	c := exec.Command(o.b.Sys.Programs.Svwait, flag, "-t", strconv.FormatInt(slice.Milliseconds(), 10), dir)
 	if err := c.Start(); err != nil {
 		return 0, fmt.Errorf("wait for %s: %w", filepath.Base(dir), err)
 	}
@@ -433,7 +313,7 @@ func (o *order) svwait(flag string, slice time.Duration, dir string) (int, error
 // dependents names the units that wait for name.
 func (o *order) dependents(name string) string {
 	var out []string
-	for _, u := range o.b.plan.Units {
+	for _, u := range o.b.Plan.Units {
 		for _, d := range u.Deps {
 			if d == name {
 				out = append(out, u.Name)
@@ -459,17 +339,17 @@ func (o *order) oneshot(u services.Unit) error {
 		return fmt.Errorf("%s: %w", u.UpFrom, err)
 	}
 	if _, ok := execline.Program(words); !ok {
-		return b.st.SetUnit(u.Name, runstate.UnitStarted, "")
+		return b.St.SetUnit(u.Name, runstate.UnitStarted, "")
 	}
-	if err := b.st.SetUnit(u.Name, runstate.UnitRunning, ""); err != nil {
+	if err := b.St.SetUnit(u.Name, runstate.UnitRunning, ""); err != nil {
 		return err
 	}
 	bound, what := u.TimeoutUp, fmt.Sprintf("its timeout-up (%s/timeout-up: %d ms)", u.Dir, u.TimeoutUp.Milliseconds())
 	if bound == services.NoTimeout {
-		bound, what = b.cfg.ReadyMax, fmt.Sprintf("IGNITY_SERVICES_READY_MAXTIME=%d ms", b.cfg.ReadyMax.Milliseconds())
+		bound, what = b.Cfg.ReadyMax, fmt.Sprintf("IGNITY_SERVICES_READY_MAXTIME=%d ms", b.Cfg.ReadyMax.Milliseconds())
 	}
-	b.log.Debug("service", "oneshot %s: running %s", u.Name, u.UpFrom)
-	status, err := proc.Run([]string{b.sys.Programs.Execlineb, "-P", "-c", u.Up}, b.environ(), bound, proc.WaitPid, o.stop)
+	b.Log.Debug("service", "oneshot %s: running %s", u.Name, u.UpFrom)
+	status, err := proc.Run([]string{b.Sys.Programs.Execlineb, "-P", "-c", u.Up}, b.Environ(), bound, proc.WaitPid, o.stop)
 	switch {
 	case errors.Is(err, proc.ErrStopped):
 		return err
@@ -480,17 +360,17 @@ func (o *order) oneshot(u services.Unit) error {
 	case status != 0:
 		return fmt.Errorf("oneshot %s: %s exited %d", u.Name, u.UpFrom, status)
 	}
-	if err := b.reloadEnv(); err != nil {
+	if err := b.ReloadEnv(); err != nil {
 		return err
 	}
-	return b.st.SetUnit(u.Name, runstate.UnitStarted, "")
+	return b.St.SetUnit(u.Name, runstate.UnitStarted, "")
 }
 
 // pending names the units not started yet, each with the dependencies it
 // still waits for: "a (waits for b), b (waits for c)".
 func (o *order) pending() string {
 	var out []string
-	for _, u := range o.b.plan.Units {
+	for _, u := range o.b.Plan.Units {
 		select {
 		case <-o.done[u.Name]:
 			continue
@@ -511,4 +391,9 @@ func (o *order) pending() string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+func present(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }
