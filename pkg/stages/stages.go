@@ -7,7 +7,11 @@
 //
 // What one stage tells another goes through pkg/runstate, and only
 // there: the boot record, the shutdown request, the CMD's group, the exit
-// status, the early signals.
+// status, the early signals. The jobs a stage calls on live below it:
+// pkg/order (the dependency-ordered start), pkg/restart (the programs
+// s6-supervise runs for a service: finish, backoff, run wrapper),
+// pkg/container (what every program acts on), pkg/proc (running and
+// reaping programs).
 package stages
 
 import (
