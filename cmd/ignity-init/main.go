@@ -20,8 +20,10 @@ import (
 	"strings"
 
 	"github.com/ignity/ignity/pkg/applets"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
+	"github.com/ignity/ignity/pkg/restart"
 	"github.com/ignity/ignity/pkg/stages"
 	"golang.org/x/sys/unix"
 )
@@ -45,7 +47,7 @@ type applet struct {
 var l = layout.Default
 
 func table() []applet {
-	sys := func() stages.System { return stages.Default(self()) }
+	sys := func() container.System { return container.Default(self()) }
 	list := []applet{
 		{name: "init", usage: "init [CMD...]: boot the container (PID 1)", run: func(a []string) error {
 			return applets.ExitCode(stages.Stage1(sys(), a))
@@ -118,10 +120,10 @@ func main() {
 // them from a service dir of the scandir), else by argv[0]'s base name, or by argv[1] when called as ignity.
 func run(argv []string, stdout, stderr io.Writer) int {
 	if h := stages.Handler(argv[0]); h != nil {
-		return h(stages.Default(self()))
+		return h(container.Default(self()))
 	}
-	if p := stages.ServiceProgram(l, argv[0]); p != nil {
-		return p(stages.Default(self()), argv[1:])
+	if p := restart.ServiceProgram(l, argv[0]); p != nil {
+		return p(container.Default(self()), argv[1:])
 	}
 	name := filepath.Base(argv[0])
 	args := argv[1:]

@@ -408,6 +408,7 @@ func TestRun(t *testing.T) {
 				write(t, root, "etc/ignity/services/web/max_death_tally", "3\n", 0o644)
 				write(t, root, "etc/ignity/services/web/timeout_finish", "3\n", 0o644) // timeout-finish exists: not a typo
 				write(t, root, "etc/ignity/services/web/nosetsid", "", 0o644)
+				write(t, root, "etc/ignity/services/web/flag-newpidns", "", 0o644) // s6 2.13 reads it: no warning
 				write(t, root, "etc/ignity/services/web/log/notification-fb", "3\n", 0o644)
 				remove(t, root, "etc/ignity/services-available/api/run") // the host cannot follow the absolute link
 				write(t, root, "etc/ignity/services-available/api/run.sh", "#!/bin/sh\n", 0o755)

@@ -2,13 +2,14 @@ package check
 
 import (
 	"errors"
-	"github.com/ignity/ignity/pkg/imagepath"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/ignity/ignity/pkg/confdir"
+	"github.com/ignity/ignity/pkg/imagepath"
 	"golang.org/x/sys/unix"
 )
 
@@ -100,20 +101,14 @@ func (im image) names(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	des, err := os.ReadDir(im.host(res))
+	names, err := confdir.Names(im.host(res))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: dir, Err: errors.Unwrap(err)}
 	}
-	var out []string
-	for _, d := range des {
-		if !strings.HasPrefix(d.Name(), ".") {
-			out = append(out, d.Name())
-		}
-	}
-	return out, nil
+	return names, nil
 }
 
 // open opens the in-image file p, following symlinks inside the image.

@@ -13,23 +13,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// s6Files are the names s6-supervise 2.11 gives a meaning to in a service
+// s6Files are the names s6-supervise 2.13 gives a meaning to in a service
 // dir (s6's servicedir.html), in the order suggestions prefer.
 var s6Files = []string{
 	"run", "finish", "down", "log",
 	"notification-fd", "lock-fd", "timeout-kill", "timeout-finish", "max-death-tally", "down-signal",
-	"health", "supervise", "event", "template", "instance", "instances", "data", "env",
+	"flag-newpidns", "health", "supervise", "event", "template", "instance", "instances", "data", "env",
 	// ignity's own (README "Restarts", "Dependencies").
 	"essential", "keep-leftovers", "max-deaths", "dependencies",
 	// s6-rc's, in an s6-overlay v3 definition.
 	"type", "dependencies.d", "contents.d", "producer-for", "consumer-for", "pipeline-name", "timeout-up", "timeout-down", "up", "down", "flag-essential",
 }
 
-// unread are service dir files of other s6 versions: s6 2.11, which
+// unread are service dir files of other s6 versions: s6 2.13, which
 // ignity ships, ignores them.
 var unread = map[string]string{
-	"nosetsid":      "s6 2.11 no longer reads nosetsid: s6-supervise always starts the service as a session leader; remove it",
-	"flag-newpidns": "s6 2.11, which ignity ships, does not read flag-newpidns (a file of later s6 versions); remove it",
+	"nosetsid": "s6 2.11 no longer reads nosetsid: s6-supervise always starts the service as a session leader; remove it",
 }
 
 // services checks every service dir of /etc/ignity/services. An entry may

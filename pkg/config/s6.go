@@ -59,23 +59,6 @@ var unsupported = map[string]string{
 	"S6_RUNTIME_PROFILE":     "ignity has no runtime profiles: set variables in /etc/ignity/envs files or with docker run -e",
 }
 
-// IsS6 reports whether name is an s6-overlay variable ignity reads,
-// accepts or reports.
-func IsS6(name string) bool {
-	if _, ok := noEffect[name]; ok {
-		return true
-	}
-	if _, ok := unsupported[name]; ok {
-		return true
-	}
-	for _, a := range aliases {
-		if a.s6 == name {
-			return true
-		}
-	}
-	return false
-}
-
 // Level says how a Note is printed.
 type Level int
 

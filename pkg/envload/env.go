@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ignity/ignity/pkg/confdir"
 )
 
 // MaxArgStrlen is Linux's MAX_ARG_STRLEN, 32 pages of 4 KiB: execve fails
@@ -85,7 +87,7 @@ func checkEntry(kv string) error {
 		return fmt.Errorf("environment entry %q: no '=' (want NAME=value)", kv)
 	case name == "":
 		return fmt.Errorf("environment entry with an empty name")
-	case strings.HasPrefix(name, "."):
+	case confdir.Hidden(name): // ReadDir would skip it
 		return fmt.Errorf("variable %q: a name starting with '.' cannot go into the envdir", name)
 	case strings.ContainsAny(name, "/\x00"):
 		return fmt.Errorf("variable %q: a name holding '/' or NUL cannot go into the envdir", name)

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
+	"github.com/ignity/ignity/pkg/confdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -134,7 +134,7 @@ func replaceable(dir string) (exists bool, err error) {
 		return false, fmt.Errorf("write envdir: %w", err)
 	}
 	for _, e := range entries {
-		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+		if !e.Type().IsRegular() || confdir.Hidden(e.Name()) {
 			return false, fmt.Errorf("write envdir %s: refusing to replace it: %q is not a variable file", dir, e.Name())
 		}
 	}
@@ -209,11 +209,11 @@ func ReadDir(dir string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read envdir: %w", err)
 	}
-	slices.SortFunc(entries, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	entries = confdir.Visible(entries)
 	env := make([]string, 0, len(entries))
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, ".") || !e.Type().IsRegular() {
+		if !e.Type().IsRegular() {
 			continue
 		}
 		if strings.Contains(name, "=") {

@@ -56,6 +56,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ignity/ignity/pkg/confdir"
 )
 
 // Var is one assignment read from an env file.
@@ -99,7 +101,7 @@ func Parse(name string, r io.Reader) ([]Var, error) {
 // of other types. A missing dir holds no variables. Errors of all files are
 // joined; the Vars of every good line are returned alongside.
 func LoadDir(dir string) ([]Var, error) {
-	entries, err := os.ReadDir(dir) // sorted by name, byte-wise
+	entries, err := confdir.Read(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -109,9 +111,6 @@ func LoadDir(dir string) ([]Var, error) {
 	var vars []Var
 	var errs []error
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
 		path := filepath.Join(dir, e.Name())
 		fi, err := os.Stat(path) // follows a symlink
 		if err != nil {

@@ -12,8 +12,6 @@ func (l Layout) EtcContInit() string   { return l.path("etc/cont-init.d") }
 func (l Layout) EtcContFinish() string { return l.path("etc/cont-finish.d") }
 func (l Layout) EtcServicesD() string  { return l.path("etc/services.d") }
 func (l Layout) EtcS6RcD() string      { return l.path("etc/s6-overlay/s6-rc.d") }
-func (l Layout) RunContInit() string   { return l.path("run/ignity/cont-init.d") }
-func (l Layout) RunContFinish() string { return l.path("run/ignity/cont-finish.d") }
 
 // OverlayDirs are the directories whose presence means the image uses
 // s6-overlay's layout, which changes two defaults (see config.ParseFor).
@@ -32,12 +30,9 @@ func (l Layout) Overlay() bool {
 	return false
 }
 
-// Inside /run/ignity, rebuilt at every boot: what the compatibility paths
-// lead to.
-func (l Layout) RunS6() string        { return l.path("run/ignity/s6") }
-func (l Layout) RunS6Results() string { return l.path("run/ignity/s6-linux-init-container-results") }
-func (l Layout) HaltProgram() string  { return l.path("run/ignity/s6/basedir/bin/halt") }
-func (l Layout) ContainerEnv() string { return l.path("run/s6/container_environment") }
+// HaltProgram is s6-overlay's halt command, inside /run/ignity (rebuilt
+// at every boot) where the compatibility paths lead.
+func (l Layout) HaltProgram() string { return l.path("run/ignity/s6/basedir/bin/halt") }
 
 // Link is a symlink ignity makes, Path -> Target, both in-image paths
 // (Path absolute; Target as the link holds it).

@@ -41,6 +41,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ignity/ignity/pkg/confdir"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
@@ -159,7 +160,7 @@ func Sources(dirs []string) []Source {
 func Find(scandir, held string) ([]Source, error) {
 	names := map[string]bool{}
 	for _, d := range []string{held, scandir} {
-		entries, err := os.ReadDir(d)
+		entries, err := confdir.Read(d)
 		if errors.Is(err, os.ErrNotExist) && d == held {
 			continue
 		}
@@ -167,7 +168,7 @@ func Find(scandir, held string) ([]Source, error) {
 			return nil, fmt.Errorf("find the prefixed services: %w", err)
 		}
 		for _, e := range entries {
-			if e.Name()[0] != '.' && Prefixed(filepath.Join(d, e.Name())) {
+			if Prefixed(filepath.Join(d, e.Name())) {
 				names[e.Name()] = true
 			}
 		}
@@ -344,7 +345,7 @@ func Prefixed(dir string) bool {
 
 // Redirect opens a prefixed service's FIFOs onto stdout and stderr, in
 // its service dir (s6-supervise runs ./run there): ignity's run calls it
-// before it execs the service's own run (see stages.ServiceRun).
+// before it execs the service's own run (see restart.ServiceRun).
 func Redirect() error {
 	for _, f := range []struct {
 		name string

@@ -52,6 +52,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/ignity/ignity/pkg/confdir"
 )
 
 // Rule is one parsed line of a perms file.
@@ -371,7 +373,7 @@ func unixMode(fm os.FileMode) uint32 {
 // package managers' leftovers. A missing dir holds no rules. Problems in all
 // files are reported together.
 func LoadDir(dir string, vars map[string]string) ([]Rule, error) {
-	entries, err := os.ReadDir(dir)
+	entries, err := confdir.Read(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -381,9 +383,6 @@ func LoadDir(dir string, vars map[string]string) ([]Rule, error) {
 	var rules []Rule
 	var errs []error
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
 		p := filepath.Join(dir, e.Name())
 		fi, err := os.Stat(p)
 		if err != nil {

@@ -104,16 +104,24 @@ func Alive(pid int) bool {
 	return err == nil && st.State != 'Z'
 }
 
+// Pids lists every process of the namespace: the numeric names of /proc.
+func Pids() ([]int, error) {
+	dirs, err := os.ReadDir("/proc")
+	var out []int
+	for _, d := range dirs {
+		if pid, err := strconv.Atoi(d.Name()); err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out, err
+}
+
 type entry struct{ pid, ppid int }
 
 func all() []entry {
-	dirs, _ := os.ReadDir("/proc")
+	pids, _ := Pids()
 	var out []entry
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
+	for _, pid := range pids {
 		if st, err := ReadStat(pid); err == nil {
 			out = append(out, entry{pid, st.PPID})
 		}

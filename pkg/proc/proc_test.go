@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +263,15 @@ func TestExec(t *testing.T) {
 		if tt.argv[0] == "plain" && (len(ran) != 2 || strings.Join(ran[1], " ") != "/bin/sh sh "+dir+"/plain a") {
 			t.Errorf("a file without #! ran as %q, want /bin/sh sh PATH a", ran)
 		}
+	}
+}
+
+func TestPids(t *testing.T) {
+	pids, err := Pids()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(pids, os.Getpid()) || !slices.Contains(pids, os.Getppid()) {
+		t.Errorf("Pids() = %v: want this process %d and its parent %d among them", pids, os.Getpid(), os.Getppid())
 	}
 }

@@ -37,6 +37,9 @@ func Start(argv, env []string, files []*os.File) (int, error) {
 // ErrTimeout reports that a bounded run was killed at its bound.
 var ErrTimeout = errors.New("timed out")
 
+// ErrStopped reports a program stopped because the container stops.
+var ErrStopped = errors.New("stopped: the container is stopping")
+
 // Bounded waits for pid (started by Start) through wait, for at most max
 // (0 = no limit). At the bound, its process group gets SIGKILL and the
 // result is ErrTimeout. wait is the status source: a Reaper's Wait in a
@@ -71,4 +74,39 @@ func WaitPid(pid int) <-chan unix.WaitStatus {
 		c <- ws
 	}()
 	return c
+}
+
+// Run runs argv (argv[0] a path) in a process group of its own (Start),
+// stdin from /dev/null, stdout and stderr this process's, for at most max
+// (0 = no limit; at the bound the group is killed and the error is
+// ErrTimeout); wait delivers its status (see Bounded). When stop
+// delivers, the group gets SIGTERM and the error is ErrStopped.
+func Run(argv, env []string, max time.Duration, wait func(pid int) <-chan unix.WaitStatus, stop <-chan os.Signal) (int, error) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, err
+	}
+	defer null.Close()
+	pid, err := Start(argv, env, []*os.File{null, os.Stdout, os.Stderr})
+	if err != nil {
+		return 0, err
+	}
+	done := make(chan struct{})
+	stopped := make(chan bool, 1)
+	go func() {
+		select {
+		case <-stop:
+			unix.Kill(-pid, unix.SIGTERM)
+			unix.Kill(-pid, unix.SIGCONT)
+			stopped <- true
+		case <-done:
+			stopped <- false
+		}
+	}()
+	status, err := Bounded(pid, wait(pid), max)
+	close(done)
+	if <-stopped {
+		return status, ErrStopped
+	}
+	return status, err
 }

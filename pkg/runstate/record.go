@@ -23,13 +23,12 @@ import (
 
 // record is the reserved record's content.
 type record struct {
-	reason   string // why the container stops; "" until asked; the first request wins
-	exit     int    // the container's exit status; -1 until one is recorded; the first wins
-	cmd      int    // the CMD's process group while it runs; 0 = none
-	since    int64  // when cmd was recorded, ms since the epoch
-	stopped  bool   // the CMD got its stop signal: it never gets it twice
-	prefixer int    // the log prefixer's pid; 0 = none
-	early    string // the first terminating signal before s6-svscan was ready ("SIGTERM")
+	reason  string // why the container stops; "" until asked; the first request wins
+	exit    int    // the container's exit status; -1 until one is recorded; the first wins
+	cmd     int    // the CMD's process group while it runs; 0 = none
+	since   int64  // when cmd was recorded, ms since the epoch
+	stopped bool   // the CMD got its stop signal: it never gets it twice
+	early   string // the first terminating signal before s6-svscan was ready ("SIGTERM")
 }
 
 // reasonMax is the longest reason kept; a longer one is cut.
@@ -49,8 +48,8 @@ func (r record) encode() []byte {
 	if r.stopped {
 		stopped = 1
 	}
-	return fmt.Appendf(nil, "reason=%-*s\nexit=%-4d\ncmd=%-10d\nsince=%-16d\nstopped=%d\nprefixer=%-10d\nearly=%-10s\n",
-		reasonMax, reason, r.exit, r.cmd, r.since, stopped, r.prefixer, r.early)
+	return fmt.Appendf(nil, "reason=%-*s\nexit=%-4d\ncmd=%-10d\nsince=%-16d\nstopped=%d\nearly=%-10s\n",
+		reasonMax, reason, r.exit, r.cmd, r.since, stopped, r.early)
 }
 
 func decodeRecord(b []byte) (record, error) {
@@ -75,8 +74,6 @@ func decodeRecord(b []byte) (record, error) {
 			r.since, err = strconv.ParseInt(v, 10, 64)
 		case k == "stopped":
 			r.stopped = v == "1"
-		case k == "prefixer":
-			r.prefixer, err = strconv.Atoi(v)
 		case k == "early":
 			r.early = v
 		}

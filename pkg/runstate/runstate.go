@@ -28,8 +28,7 @@
 //   - the container's exit status, written once: the first of the CMD's
 //     exit, a failed boot (and later writers) decides;
 //   - the first terminating signal that reached /init before s6-svscan
-//     was ready, replayed by stage2 as a shutdown request;
-//   - the log prefixer's pid, when IGNITY_LOG_PREFIX=1 started one.
+//     was ready, replayed by stage2 as a shutdown request.
 //
 // Every write's error is returned: a lost state file is a container that
 // stops with the wrong status, or does not stop.
@@ -411,25 +410,6 @@ func (s State) Outcome(cmdRan bool) int {
 		return 128 + int(unix.SIGKILL)
 	}
 	return 0
-}
-
-// PrefixerStarted records the pid of the log prefixer, the one process
-// that prefixes the services' output (IGNITY_LOG_PREFIX=1), for stage3
-// to stop it after the services.
-func (s State) PrefixerStarted(pid int) error {
-	if err := s.update(func(r *record) { r.prefixer = pid }); err != nil {
-		return fmt.Errorf("record the log prefixer's pid: %w", err)
-	}
-	return nil
-}
-
-// Prefixer is the log prefixer's pid, when one was started.
-func (s State) Prefixer() (int, bool) {
-	r, err := s.load()
-	if err != nil || r.prefixer <= 0 {
-		return 0, false
-	}
-	return r.prefixer, true
 }
 
 // SetEarlySignal records sig, a terminating signal /init caught before

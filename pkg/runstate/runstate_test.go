@@ -388,19 +388,6 @@ func TestStopCmdSignal(t *testing.T) {
 	}
 }
 
-func TestPrefixer(t *testing.T) {
-	st := created(t)
-	if _, ok := st.Prefixer(); ok {
-		t.Fatal("a prefixer before one was recorded")
-	}
-	if err := st.PrefixerStarted(123); err != nil {
-		t.Fatal(err)
-	}
-	if pid, ok := st.Prefixer(); !ok || pid != 123 {
-		t.Errorf("Prefixer() = %d, %v; want 123", pid, ok)
-	}
-}
-
 func writeExitcode(st State, v string) error {
 	if err := st.CreateExitcode(); err != nil {
 		return err

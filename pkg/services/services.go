@@ -34,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ignity/ignity/pkg/confdir"
 	"github.com/ignity/ignity/pkg/imagepath"
 )
 
@@ -199,7 +200,7 @@ func (r *reader) names(p string) []string {
 		r.add(p, 0, "%v", err)
 		return nil
 	}
-	entries, err := os.ReadDir(r.host(res))
+	names, err := confdir.Names(r.host(res))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -207,13 +208,7 @@ func (r *reader) names(p string) []string {
 		r.add(p, 0, "read: %v", err)
 		return nil
 	}
-	var out []string
-	for _, e := range entries {
-		if e.Name()[0] != '.' {
-			out = append(out, e.Name())
-		}
-	}
-	return out
+	return names
 }
 
 // dir resolves the in-image path p to a directory, reporting why not.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
@@ -22,8 +23,8 @@ import (
 // watcher's pid (see stage2's startCmd), "--" and the CMD. Once the status
 // is recorded the watcher is killed: it is this process's child, so its
 // pid cannot have been reused.
-func CmdExit(sys System, args []string) int {
-	st := sys.state()
+func CmdExit(sys container.System, args []string) int {
+	st := sys.State()
 	log := console.To(sys.Stderr, 1)
 	if cfg, err := st.Config(); err == nil {
 		log.SetLevel(cfg.Verbosity)
@@ -32,7 +33,7 @@ func CmdExit(sys System, args []string) int {
 	status, err := proc.ExeclineStatus(os.Getenv("?"))
 	if err != nil {
 		log.Error(fmt.Errorf("cmd-exit: %w", err))
-		status = ExitSystem
+		status = container.ExitSystem
 	}
 	err = cmdExited(st, log, cmd, status)
 	if watcher > 0 {
@@ -40,7 +41,7 @@ func CmdExit(sys System, args []string) int {
 	}
 	if err != nil {
 		log.Error(err)
-		return ExitSystem
+		return container.ExitSystem
 	}
 	return 0
 }
@@ -73,7 +74,7 @@ func dashdash(a []string) []string {
 // args are the waiter's end of the watcher's pipe, which the CMD must not
 // inherit, "--" and the CMD. It returns only when the CMD cannot run: 127
 // not found, 126 not executable, 111 when the group cannot be recorded.
-func CmdStart(sys System, args []string) int {
+func CmdStart(sys container.System, args []string) int {
 	log := console.To(sys.Stderr, 1)
 	fd, cmd := pidAndCmd(args)
 	if fd > 2 {
@@ -81,14 +82,14 @@ func CmdStart(sys System, args []string) int {
 	}
 	if err := unix.Setpgid(0, 0); err != nil {
 		log.Error(fmt.Errorf("cmd: take a process group: %w", err))
-		return ExitSystem
+		return container.ExitSystem
 	}
 	if err := foregroundGroup(); err != nil {
 		log.Error(fmt.Errorf("cmd: make its group the terminal's foreground group: %w", err))
 	}
-	if err := sys.state().CmdStarted(os.Getpid()); err != nil {
+	if err := sys.State().CmdStarted(os.Getpid()); err != nil {
 		log.Error(fmt.Errorf("cmd: %w", err))
-		return ExitSystem
+		return container.ExitSystem
 	}
 	err := proc.Exec(cmd, os.Environ(), sys.Exec)
 	log.Error(fmt.Errorf("cmd: %w", err))
@@ -124,18 +125,18 @@ func foregroundGroup() error {
 // the watcher first, but may itself die first). Otherwise the waiter was
 // killed: nobody will see the CMD exit, so the container stops now, with
 // status 111, and says why. args are the waiter's pid, "--" and the CMD.
-func CmdLost(sys System, args []string) int {
-	st := sys.state()
+func CmdLost(sys container.System, args []string) int {
+	st := sys.State()
 	if _, ok := st.ExitStatus(); ok {
 		return 0
 	}
 	waiter, cmd := pidAndCmd(args)
 	log := console.To(sys.Stderr, 1)
-	log.Info("cmd", "the waiter of %s (pid %d) died before the CMD's exit was recorded: stopping the container with status %d", shellquote.Join(cmd...), waiter, ExitSystem)
-	_, err := st.SetExitStatus(ExitSystem)
+	log.Info("cmd", "the waiter of %s (pid %d) died before the CMD's exit was recorded: stopping the container with status %d", shellquote.Join(cmd...), waiter, container.ExitSystem)
+	_, err := st.SetExitStatus(container.ExitSystem)
 	if err = errors.Join(err, st.RequestShutdown(ReasonWaiterLost)); err != nil {
 		log.Error(err)
-		return ExitSystem
+		return container.ExitSystem
 	}
 	return 0
 }
@@ -155,16 +156,16 @@ func cmdExited(st runstate.State, log *console.Logger, cmd []string, status int)
 // CHLD, ALRM and ABRT have fixed reactions, and the kernel drops every
 // other signal sent to a PID namespace's init (see the README's signal
 // table).
-var handlers = map[string]func(sys System, name string) int{
+var handlers = map[string]func(sys container.System, name string) int{
 	"SIGTERM": Shutdown, "SIGINT": Interrupt, "SIGQUIT": Interrupt,
 	"SIGHUP": Forward, "SIGUSR1": Forward, "SIGUSR2": Forward, "SIGWINCH": Forward, "SIGPWR": Forward,
-	"finish": func(sys System, _ string) int { return Stage3(sys) },
-	"crash":  func(sys System, _ string) int { return Stage3(sys) },
+	"finish": func(sys container.System, _ string) int { return Stage3(sys) },
+	"crash":  func(sys container.System, _ string) int { return Stage3(sys) },
 }
 
 // Handler returns the handler s6-svscan runs as argv0 (".s6-svscan/NAME",
 // relative to the scandir), or nil when argv0 is not one.
-func Handler(argv0 string) func(sys System) int {
+func Handler(argv0 string) func(sys container.System) int {
 	if filepath.Base(filepath.Dir(argv0)) != ".s6-svscan" {
 		return nil
 	}
@@ -173,16 +174,16 @@ func Handler(argv0 string) func(sys System) int {
 	if !ok {
 		return nil
 	}
-	return func(sys System) int { return h(sys, name) }
+	return func(sys container.System) int { return h(sys, name) }
 }
 
 // Shutdown is s6-svscan's SIGTERM, SIGINT and SIGQUIT handler: it asks
 // for the shutdown, with the signal's name as the reason (SIGQUIT stops
 // the loggers at once too).
-func Shutdown(sys System, name string) int {
-	if err := sys.state().RequestShutdown(name); err != nil {
+func Shutdown(sys container.System, name string) int {
+	if err := sys.State().RequestShutdown(name); err != nil {
 		console.To(sys.Stderr, 1).Error(fmt.Errorf("%s: %w", name, err))
-		return ExitSystem
+		return container.ExitSystem
 	}
 	return 0
 }
@@ -194,8 +195,8 @@ func Shutdown(sys System, name string) int {
 // instead when no CMD runs, when it is the image's stop signal
 // (IGNITY_CMD_STOP_SIGNAL: docker stop sends STOPSIGNAL to PID 1), or
 // with IGNITY_CMD_RECEIVE_SIGNALS=0 (s6-overlay's default).
-func Interrupt(sys System, name string) int {
-	st := sys.state()
+func Interrupt(sys container.System, name string) int {
+	st := sys.State()
 	pgid, running := st.CmdGroup()
 	if !running {
 		return Shutdown(sys, name)
@@ -207,7 +208,7 @@ func Interrupt(sys System, name string) int {
 	}
 	if err := st.SignalCmd(pgid, sig); err != nil {
 		console.To(sys.Stderr, 1).Error(fmt.Errorf("%s: %w", name, err))
-		return ExitSystem
+		return container.ExitSystem
 	}
 	return 0
 }
@@ -216,8 +217,8 @@ func Interrupt(sys System, name string) int {
 // SIGWINCH: while a CMD runs they go to its process group, once and
 // unchanged, as tini and dumb-init forward them; otherwise SIGHUP keeps
 // s6's meaning, rescan, and the others are dropped.
-func Forward(sys System, name string) int {
-	st := sys.state()
+func Forward(sys container.System, name string) int {
+	st := sys.State()
 	log := console.To(sys.Stderr, 1)
 	sig := unix.SignalNum(name)
 	var err error
@@ -230,7 +231,7 @@ func Forward(sys System, name string) int {
 	}
 	if err != nil {
 		log.Error(fmt.Errorf("%s: %w", name, err))
-		return ExitSystem
+		return container.ExitSystem
 	}
 	if !running {
 		// Said at IGNITY_VERBOSITY=2 only: reading the knobs costs a file.

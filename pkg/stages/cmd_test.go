@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/runstate"
 )
 
@@ -41,7 +42,7 @@ func TestHandlers(t *testing.T) {
 			w := newWorld(t)
 			_, scan := booted(t, w)
 			if tt.cmd {
-				if err := w.state().CmdStarted(pgid); err != nil {
+				if err := w.State().CmdStarted(pgid); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -51,7 +52,7 @@ func TestHandlers(t *testing.T) {
 			if fmt.Sprint(w.kills) != fmt.Sprint(tt.want) {
 				t.Errorf("sent %q, want %q", w.kills, tt.want)
 			}
-			reason, _ := w.state().Stopping()
+			reason, _ := w.State().Stopping()
 			if reason != tt.reason {
 				t.Errorf("shutdown reason %q, want %q", reason, tt.reason)
 			}
@@ -67,11 +68,11 @@ func TestHandlers(t *testing.T) {
 func TestHandlerErrors(t *testing.T) {
 	w := newWorld(t)                 // no scandir: s6-svscan cannot be told
 	os.RemoveAll(w.sys.Layout.Run()) // nor anything recorded
-	if code := Shutdown(w.sys, "SIGTERM"); code != ExitSystem {
-		t.Errorf("Shutdown = %d, want %d", code, ExitSystem)
+	if code := Shutdown(w.sys, "SIGTERM"); code != container.ExitSystem {
+		t.Errorf("Shutdown = %d, want %d", code, container.ExitSystem)
 	}
-	if code := Forward(w.sys, "SIGHUP"); code != ExitSystem {
-		t.Errorf("Forward = %d, want %d (no scandir to rescan)", code, ExitSystem)
+	if code := Forward(w.sys, "SIGHUP"); code != container.ExitSystem {
+		t.Errorf("Forward = %d, want %d (no scandir to rescan)", code, container.ExitSystem)
 	}
 	w.wantLog(t, "ignity: error: SIGTERM: request a shutdown (SIGTERM)", "ignity: error: SIGHUP: send \"an\"")
 }
@@ -85,25 +86,25 @@ func TestCmdExit(t *testing.T) {
 		{"3", 3, "[supervisor/cmd] sleep 'a b' exited 3"},
 		{"143", 143, "exited 143"},
 		{"265", 137, "exited 137"}, // foreground's 256+9
-		{"nonsense", ExitSystem, "ignity: error: cmd-exit:"},
+		{"nonsense", container.ExitSystem, "ignity: error: cmd-exit:"},
 	} {
 		t.Run(tt.question, func(t *testing.T) {
 			w := newWorld(t)
 			booted(t, w)
-			if err := w.state().CmdStarted(55); err != nil {
+			if err := w.State().CmdStarted(55); err != nil {
 				t.Fatal(err)
 			}
 			t.Setenv("?", tt.question)
 			if code := CmdExit(w.sys, []string{"sleep", "a b"}); code != 0 {
 				t.Errorf("CmdExit = %d\n%s", code, w.stderr)
 			}
-			if n, ok := w.state().ExitStatus(); !ok || n != tt.want {
+			if n, ok := w.State().ExitStatus(); !ok || n != tt.want {
 				t.Errorf("exit status %d, %v; want %d", n, ok, tt.want)
 			}
-			if _, ok := w.state().CmdGroup(); ok {
+			if _, ok := w.State().CmdGroup(); ok {
 				t.Error("the CMD's group is still recorded after it exited")
 			}
-			if reason, _ := w.state().Stopping(); reason != runstate.ReasonCmdExited || !w.killed(abortSvscan) {
+			if reason, _ := w.State().Stopping(); reason != runstate.ReasonCmdExited || !w.killed(abortSvscan) {
 				t.Errorf("reason %q, kills %q: want the shutdown requested", reason, w.kills)
 			}
 			w.wantLog(t, tt.log)

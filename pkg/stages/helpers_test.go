@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
 	"golang.org/x/sys/unix"
@@ -36,7 +37,7 @@ func TestMain(m *testing.M) {
 		for _, dir := range strings.Fields(os.Getenv("SUPERVISE")) {
 			startSupervisor(dir)
 		}
-		sys := Default(os.Getenv("EXE"))
+		sys := container.Default(os.Getenv("EXE"))
 		sys.Layout = layout.Layout{Root: os.Getenv("ROOT")}
 		os.Exit(Stage3(sys))
 	case "supervisor":
@@ -87,9 +88,9 @@ func startSupervisor(dir string) (int, error) {
 	return pid, nil
 }
 
-// world is a System over a temporary root, with exec and kill recorded.
+// world is a container.System over a temporary root, with exec and kill recorded.
 type world struct {
-	sys    System
+	sys    container.System
 	root   string
 	stderr *syncBuffer
 	mu     sync.Mutex
@@ -111,7 +112,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.sys = System{
+	w.sys = container.System{
 		Layout:   layout.Layout{Root: root},
 		Programs: layout.DefaultPrograms,
 		Exe:      exe,
@@ -140,7 +141,7 @@ func newWorld(t *testing.T) *world {
 	if err := os.MkdirAll(w.sys.Layout.Run(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.state().Create(); err != nil {
+	if err := w.State().Create(); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -148,7 +149,7 @@ func newWorld(t *testing.T) *world {
 
 var errExecStubbed = errors.New("exec stubbed by the test")
 
-func (w *world) state() runstate.State { return w.sys.state() }
+func (w *world) State() runstate.State { return w.sys.State() }
 
 // file writes body at the in-root path p.
 func (w *world) file(t *testing.T, p, body string, mode os.FileMode) string {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/applets"
 	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/perms"
 	"github.com/ignity/ignity/pkg/proc"
@@ -173,10 +174,10 @@ func (b *stage2) stage2Hook() error {
 		return nil
 	}
 	sh := filepath.Join(b.sys.Layout.Root, "bin/sh")
-	status, err := runArgv([]string{sh, "-c", b.cfg.Stage2Hook}, b.env, 0, proc.WaitPid, b.term)
+	status, err := proc.Run([]string{sh, "-c", b.cfg.Stage2Hook}, b.env, 0, proc.WaitPid, b.term)
 	var failure error
 	switch {
-	case errors.Is(err, errStopped):
+	case errors.Is(err, proc.ErrStopped):
 		return err
 	case err != nil:
 		failure = fmt.Errorf("IGNITY_STAGE2_HOOK (S6_STAGE2_HOOK): %w", err)
@@ -207,7 +208,7 @@ func (b *stage2) fixAttrs() error {
 	b.log.Info("perm", "Applying /etc/fix-attrs.d ownership & permissions fixes")
 	rules, err := perms.LoadDir(l.EtcFixAttrs(), b.cfg.PermVars())
 	if err != nil {
-		return failWith(ExitUsage, err)
+		return failWith(container.ExitUsage, err)
 	}
 	for i := range rules {
 		rules[i].SkipHidden = !b.cfg.FixAttrsHidden
@@ -220,9 +221,9 @@ func (b *stage2) fixAttrs() error {
 		b.log.Warn("/etc/fix-attrs.d: %v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
 	case errors.As(err, &apply):
 		// As /etc/ignity/perms in stage1: 100 under the stop policy.
-		return failWith(ExitUsage, fmt.Errorf("/etc/fix-attrs.d: %w", err))
+		return failWith(container.ExitUsage, fmt.Errorf("/etc/fix-attrs.d: %w", err))
 	default:
-		return failWith(ExitUsage, err) // a bad line, named file:line
+		return failWith(container.ExitUsage, err) // a bad line, named file:line
 	}
 	b.log.Info("perm", "/etc/fix-attrs.d fixes applied")
 	return nil

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ignity/ignity/pkg/container"
 )
 
 // TestStage1Overlay: with s6-overlay's layout, stage1 makes its runtime
@@ -19,8 +21,8 @@ func TestStage1Overlay(t *testing.T) {
 	t.Setenv("S6_KILL_GRACETIME", "1234")
 	w.file(t, "/etc/cont-init.d/10-x", "#!/bin/sh\n", 0o755)
 
-	if code := Stage1(w.sys, nil); code != ExitSystem {
-		t.Fatalf("Stage1 = %d, want %d after the stubbed exec\n%s", code, ExitSystem, w.stderr)
+	if code := Stage1(w.sys, nil); code != container.ExitSystem {
+		t.Fatalf("Stage1 = %d, want %d after the stubbed exec\n%s", code, container.ExitSystem, w.stderr)
 	}
 	for link, want := range map[string]string{
 		"/run/ignity/s6/container_environment": "../envs",
@@ -42,7 +44,7 @@ func TestStage1Overlay(t *testing.T) {
 	if fi, err := os.Stat(w.host("/run/ignity/s6-linux-init-container-results/exitcode")); err != nil || fi.Size() != 0 {
 		t.Errorf("exit code file: %v, %v; want it empty", fi, err)
 	}
-	b, err := w.state().ReadBoot()
+	b, err := w.State().ReadBoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func TestStage1OverlayPathTaken(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(w.host("/run/s6"), "leftover")); err != nil {
 		t.Errorf("/run/s6 was replaced: %v", err)
 	}
-	if b, err := w.state().ReadBoot(); err == nil {
+	if b, err := w.State().ReadBoot(); err == nil {
 		var ws unix.WaitStatus
 		unix.Wait4(b.Stage2, &ws, 0, nil)
 	}

@@ -1,14 +1,13 @@
 package stages
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/ignity/ignity/pkg/config"
-	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/svc"
@@ -18,7 +17,7 @@ import (
 // of the scandir, logprefix.Service, picked up with the others: s6-supervise
 // restarts it when it dies, ignity health fails while it is down, and
 // ignity status shows it. Its run is this binary (a symlink, which works
-// on a noexec /run/ignity), which ServiceProgram turns into PrefixerRun.
+// on a noexec /run/ignity), which restart.ServiceProgram turns into restart.PrefixerRun.
 // It has no finish: none of ignity's restart policy applies to it.
 //
 // Its timeout-kill covers both graces: at a shutdown it is told down with
@@ -28,7 +27,7 @@ import (
 func installPrefixer(l layout.Layout, cfg config.Config, exe string) error {
 	final := filepath.Join(l.Scandir(), logprefix.Service)
 	if _, err := os.Lstat(final); err == nil {
-		return failWith(ExitUsage, fmt.Errorf("service %s: its name is the log prefixer's (IGNITY_LOG_PREFIX=1): rename the service, or turn the knob off", logprefix.Service))
+		return failWith(container.ExitUsage, fmt.Errorf("service %s: its name is the log prefixer's (IGNITY_LOG_PREFIX=1): rename the service, or turn the knob off", logprefix.Service))
 	}
 	// Built under a dot name, which s6-svscan skips, then renamed in.
 	dir := filepath.Join(l.Scandir(), "."+logprefix.Service)
@@ -47,18 +46,4 @@ func installPrefixer(l layout.Layout, cfg config.Config, exe string) error {
 		return fmt.Errorf("install the log prefixer (IGNITY_LOG_PREFIX=1): %w", err)
 	}
 	return nil
-}
-
-// PrefixerRun is the run of the prefixer's service: it execs this binary
-// as the log-prefixer applet on the scandir and the held services, with
-// one thread for Go (it polls), so that it shows as ignity in ps.
-func PrefixerRun(sys System, args []string) int {
-	l := sys.Layout
-	argv := []string{"ignity", "log-prefixer", "--", l.Scandir(), l.RunServices()}
-	err := sys.Exec(sys.Exe, argv, append(os.Environ(), "GOMAXPROCS=1"))
-	if errors.Is(err, os.ErrNotExist) {
-		err = fmt.Errorf("%s: not found", sys.Exe)
-	}
-	console.To(sys.Stderr, 1).Error(fmt.Errorf("log prefixer: exec %s: %w", sys.Exe, err))
-	return 126
 }

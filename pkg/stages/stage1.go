@@ -14,6 +14,7 @@ import (
 	"github.com/ignity/ignity/pkg/check"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/proc"
@@ -26,8 +27,8 @@ import (
 // Stage1 is /init: it loads the environment, applies the perms, rebuilds
 // /run/ignity, starts stage2 and execs s6-svscan. It returns only on
 // failure, with the exit code.
-func Stage1(sys System, cmd []string) int {
-	b := &stage1{sys: sys, cmd: cmd, env: os.Environ(), st: sys.state()}
+func Stage1(sys container.System, cmd []string) int {
+	b := &stage1{sys: sys, cmd: cmd, env: os.Environ(), st: sys.State()}
 	b.log = console.To(sys.Stderr, console.Verbosity(b.env))
 	b.early = catchEarly(b.log)
 	// Only a failure returns: the last step execs s6-svscan.
@@ -60,7 +61,7 @@ func (b *stage1) steps() []step {
 
 // stage1 is what the steps of Stage1 share.
 type stage1 struct {
-	sys     System
+	sys     container.System
 	cmd     []string
 	env     []string // the container's environment
 	merged  []string // over the env files
@@ -134,7 +135,7 @@ func (b *stage1) check() error {
 		}
 	}
 	if check.HasError(found) {
-		return failWith(ExitUsage, errors.New("the configuration has errors (listed above): the container does not start; run `ignity check` at build time to catch them"))
+		return failWith(container.ExitUsage, errors.New("the configuration has errors (listed above): the container does not start; run `ignity check` at build time to catch them"))
 	}
 	return nil
 }
@@ -143,14 +144,14 @@ func (b *stage1) loadEnv() error {
 	b.log.Info("env", "Loading environment files")
 	vars, err := envload.LoadDir(b.sys.Layout.EtcEnvs())
 	if err != nil {
-		return failWith(ExitUsage, err)
+		return failWith(container.ExitUsage, err)
 	}
 	merged, problems := envload.Check(envload.Merge(vars, b.env))
 	for _, p := range problems {
 		b.log.Warn("%v (skipped)", p)
 	}
 	if b.cfg, err = b.parseConfig(merged); err != nil {
-		return failWith(ExitUsage, err)
+		return failWith(container.ExitUsage, err)
 	}
 	b.merged = merged
 	return nil
@@ -255,7 +256,7 @@ func (b *stage1) perms() error {
 	case errors.As(err, &apply) && b.cfg.ContinueOnFailure:
 		b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
 	default:
-		return failWith(ExitUsage, err)
+		return failWith(container.ExitUsage, err)
 	}
 	return nil
 }

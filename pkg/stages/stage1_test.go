@@ -11,6 +11,7 @@ import (
 
 	"github.com/ignity/ignity/internal/harness"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"golang.org/x/sys/unix"
 )
 
@@ -51,8 +52,8 @@ func TestStage1(t *testing.T) {
 	w.file(t, "/run/ignity/stale-from-last-run", "x", 0o644)
 
 	code := Stage1(w.sys, []string{"echo", "hi"})
-	if code != ExitSystem {
-		t.Fatalf("Stage1 = %d, want %d after the stubbed exec\n%s", code, ExitSystem, w.stderr)
+	if code != container.ExitSystem {
+		t.Fatalf("Stage1 = %d, want %d after the stubbed exec\n%s", code, container.ExitSystem, w.stderr)
 	}
 	w.wantLog(t, "[supervisor/env] Loading environment files", "[supervisor/env] Environment files loaded", "exec stubbed by the test")
 
@@ -66,7 +67,7 @@ func TestStage1(t *testing.T) {
 	if exists(w.host("/run/ignity/stale-from-last-run")) {
 		t.Error("the previous run's state survived the reset")
 	}
-	b, err := w.state().ReadBoot()
+	b, err := w.State().ReadBoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,17 +114,17 @@ func TestStage1Failures(t *testing.T) {
 	}{
 		{"bad env file", func(t *testing.T, w *world) {
 			w.file(t, "/etc/ignity/envs/20-bad", "GOOD=1\n1BAD=x\n", 0o644)
-		}, ExitUsage, "/etc/ignity/envs/20-bad:2"},
+		}, container.ExitUsage, "/etc/ignity/envs/20-bad:2"},
 		{"bad knob", func(t *testing.T, w *world) {
 			t.Setenv("IGNITY_KILL_GRACETIME", "soon")
-		}, ExitUsage, `IGNITY_KILL_GRACETIME="soon"`},
+		}, container.ExitUsage, `IGNITY_KILL_GRACETIME="soon"`},
 		{"script not executable", func(t *testing.T, w *world) {
 			w.file(t, "/etc/ignity/init/10-plain", "#!/bin/sh\n", 0o644)
-		}, ExitUsage, "ignity: error: /etc/ignity/init/10-plain: not executable"},
+		}, container.ExitUsage, "ignity: error: /etc/ignity/init/10-plain: not executable"},
 		{"run not writable", func(t *testing.T, w *world) {
 			os.RemoveAll(w.host("/run/ignity"))
 			w.file(t, "/run/ignity", "a file, not a directory", 0o644)
-		}, ExitSystem, "must be writable"},
+		}, container.ExitSystem, "must be writable"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/check"
+	"github.com/ignity/ignity/pkg/confdir"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
@@ -32,8 +34,8 @@ import (
 // while the CMD runs. A shutdown requested meanwhile (docker stop during
 // the init scripts) stops the boot before its next step; a failure
 // records its status and requests one.
-func Stage2(sys System, cmd []string, ready *os.File) int {
-	b := &stage2{sys: sys, cmd: cmd, env: os.Environ(), st: sys.state(), ready: ready}
+func Stage2(sys container.System, cmd []string, ready *os.File) int {
+	b := &stage2{sys: sys, cmd: cmd, env: os.Environ(), st: sys.State(), ready: ready}
 	b.log = console.To(sys.Stderr, console.Verbosity(b.env))
 	// stage3 sends SIGTERM to a stage2 still booting: caught, not fatal, so
 	// that the boot stops where it is and a script being run is stopped.
@@ -47,7 +49,7 @@ func Stage2(sys System, cmd []string, ready *os.File) int {
 		switch {
 		case err == nil:
 			continue
-		case errors.Is(err, errStopped):
+		case errors.Is(err, proc.ErrStopped):
 			return 0
 		}
 		if b.stopping() {
@@ -84,7 +86,7 @@ func (b *stage2) steps() []step {
 
 // stage2 is what the steps of Stage2 share.
 type stage2 struct {
-	sys   System
+	sys   container.System
 	cmd   []string
 	env   []string // the merged environment, from stage1, PATH as scripts get it
 	image []string // the envdir's environment as read, PATH as the image has it
@@ -102,7 +104,7 @@ type stage2 struct {
 }
 
 // errQuiet ends stage2 without a word: whoever failed said why.
-var errQuiet = fmt.Errorf("stage1 or s6-svscan failed: %w", errStopped)
+var errQuiet = fmt.Errorf("stage1 or s6-svscan failed: %w", proc.ErrStopped)
 
 // awaitSvscan blocks until s6-svscan is ready: it writes a newline on the
 // ready pipe (s6-svscan -d, see stage1's execSvscan). The pipe's end
@@ -153,7 +155,7 @@ func (b *stage2) replayEarly() error {
 		if err := b.st.RequestShutdown(sig); err != nil {
 			return err
 		}
-		return errStopped
+		return proc.ErrStopped
 	}
 	return nil
 }
@@ -181,17 +183,17 @@ func (b *stage2) initScripts() error {
 	b.log.Info("init", "Executing environment init scripts")
 	for _, s := range b.initList() {
 		if _, stopping := b.st.Stopping(); stopping {
-			return errStopped
+			return proc.ErrStopped
 		}
 		status, err := runScript(l, s, b.env, b.cfg.InitMax, proc.WaitPid, b.term)
 		var failure error
 		switch {
-		case errors.Is(err, errStopped):
+		case errors.Is(err, proc.ErrStopped):
 			return err
 		case errors.Is(err, proc.ErrTimeout):
 			failure = fmt.Errorf("init script %s killed after IGNITY_INIT_MAXTIME=%d ms", etcName(l, s), b.cfg.InitMax.Milliseconds())
 		case err != nil:
-			return failWith(ExitUsage, fmt.Errorf("init script %s: %w", etcName(l, s), err))
+			return failWith(container.ExitUsage, fmt.Errorf("init script %s: %w", etcName(l, s), err))
 		case status != 0:
 			failure = fmt.Errorf("init script %s exited %d", etcName(l, s), status)
 		}
@@ -240,7 +242,7 @@ func (b *stage2) installServices() error {
 	b.log.Info("service", "Starting services")
 	prefixed, err := installServices(b.sys.Layout, b.cfg, b.noexec, b.sys.Exe, b.prepareUnit, b.originOf)
 	if err != nil {
-		return failWith(ExitUsage, err)
+		return failWith(container.ExitUsage, err)
 	}
 	if err := b.startPrefixer(prefixed); err != nil {
 		return err
@@ -404,10 +406,7 @@ func copyDir(src, dst string) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if e.Name()[0] == '.' {
-			continue
-		}
+	for _, e := range confdir.Visible(entries) {
 		if err := svc.CopyTree(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
 			return fmt.Errorf("copy %s: %w", filepath.Join(src, e.Name()), err)
 		}
@@ -426,16 +425,16 @@ func (b *stage2) originOf(name string) string {
 
 // installServices moves every service dir into the scandir; each must
 // have a run program that can be executed. Each gets ignity's finish
-// (exe, see restart.go): the user's finish and run keep working under
+// (exe, see pkg/restart): the user's finish and run keep working under
 // the names svc.Wrap gives them. With IGNITY_LOG_PREFIX=1, each service
 // without a log/ is made prefixed too (its run is then exe, which
-// redirects its output, see ServiceRun and pkg/logprefix), and its dir in
+// redirects its output, see restart.ServiceRun and pkg/logprefix), and its dir in
 // the scandir returned. prepare(name, dir) readies a dir for the ordered
-// start (order.go) before it goes in: a held service (one with
+// start (pkg/order) before it goes in: a held service (one with
 // dependencies) goes in down. origin names the image's copy of a service
 // dir, for a noexec /run/ignity.
 func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string, prepare func(name, dir string) error, origin func(string) string) ([]string, error) {
-	entries, err := os.ReadDir(l.RunServices())
+	entries, err := confdir.Read(l.RunServices())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -445,9 +444,6 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string
 	var errs []error
 	var prefixed []string
 	for _, e := range entries {
-		if e.Name()[0] == '.' {
-			continue
-		}
 		src := filepath.Join(l.RunServices(), e.Name())
 		if err := check.Program(l, filepath.Join(src, "run")); err != nil {
 			errs = append(errs, fmt.Errorf("service %s: %w", l.InImage(filepath.Join(l.EtcServices(), e.Name())), err))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/internal/harness"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/runstate"
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +27,7 @@ func booted(t *testing.T, w *world, knobs ...string) (ready *os.File, scan func(
 			t.Fatal(err)
 		}
 	}
-	if err := w.state().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
+	if err := w.State().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
 		t.Fatal(err)
 	}
 	raw := fifoReader(t, filepath.Join(w.sys.Layout.SvscanDir(), "control"))
@@ -59,8 +60,8 @@ func TestStage2(t *testing.T) {
 
 	w.sys.Programs.Withstdinas = w.file(t, "/fake/withstdinas", "#!/bin/sh\nexec cat >/dev/null\n", 0o755)
 	code := Stage2(w.sys, []string{"true"}, ready)
-	if code != ExitSystem {
-		t.Fatalf("Stage2 = %d, want %d after the stubbed exec of wait\n%s", code, ExitSystem, w.stderr)
+	if code != container.ExitSystem {
+		t.Fatalf("Stage2 = %d, want %d after the stubbed exec of wait\n%s", code, container.ExitSystem, w.stderr)
 	}
 	if b, _ := os.ReadFile(log); string(b) != "first\nsecond\n" {
 		t.Errorf("init scripts ran %q, want first then second, no dot file", b)
@@ -94,8 +95,8 @@ func TestStage2(t *testing.T) {
 	if !w.killed(fmt.Sprintf("%d:SIGKILL", watcher)) || !w.killed(abortSvscan) {
 		t.Errorf("after the failed exec: kills %q", w.kills)
 	}
-	if n, _ := w.state().ExitStatus(); n != ExitSystem {
-		t.Errorf("exit status %d, want %d", n, ExitSystem)
+	if n, _ := w.State().ExitStatus(); n != container.ExitSystem {
+		t.Errorf("exit status %d, want %d", n, container.ExitSystem)
 	}
 	unix.Kill(watcher, unix.SIGKILL)
 	var ws unix.WaitStatus
@@ -113,7 +114,7 @@ func TestStage2Stops(t *testing.T) {
 		abort  bool
 	}{
 		{"early signal", func(t *testing.T, w *world) {
-			w.state().SetEarlySignal(unix.SIGTERM)
+			w.State().SetEarlySignal(unix.SIGTERM)
 		}, []string{"true"}, 0, -1, "", true},
 		{"init script fails", func(t *testing.T, w *world) {
 			w.file(t, "/etc/ignity/init/10-fail", "#!/bin/sh\nexit 4\n", 0o755)
@@ -126,7 +127,7 @@ func TestStage2Stops(t *testing.T) {
 		}, nil, 137, 137, "init script /etc/ignity/init/10-hang killed after IGNITY_INIT_MAXTIME=50 ms", true},
 		{"service without run", func(t *testing.T, w *world) {
 			w.file(t, "/etc/ignity/services/broken/finish", "#!/bin/sh\n", 0o755)
-		}, nil, ExitUsage, ExitUsage, "service /etc/ignity/services/broken", true},
+		}, nil, container.ExitUsage, container.ExitUsage, "service /etc/ignity/services/broken", true},
 		{"no CMD", func(t *testing.T, w *world) {}, nil, 0, -1, "[supervisor/service] Services started", false},
 		{"shutdown requested during the boot", func(t *testing.T, w *world) {
 			// A request as another process would make it: the reason in
@@ -146,7 +147,7 @@ func TestStage2Stops(t *testing.T) {
 			if code := Stage2(w.sys, tt.cmd, ready); code != tt.code {
 				t.Errorf("Stage2 = %d, want %d\n%s", code, tt.code, w.stderr)
 			}
-			status, ok := w.state().ExitStatus()
+			status, ok := w.State().ExitStatus()
 			if tt.status < 0 && ok || tt.status >= 0 && status != tt.status {
 				t.Errorf("exit status %d, %v; want %d", status, ok, tt.status)
 			}
@@ -188,13 +189,13 @@ func TestStage2BeforeSvscanReads(t *testing.T) {
 	if err := os.MkdirAll(w.sys.Layout.SvscanDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.state().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: os.Getpid()}); err != nil {
+	if err := w.State().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: os.Getpid()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := unix.Mkfifo(filepath.Join(w.sys.Layout.SvscanDir(), "control"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b := &stage2{sys: w.sys, st: w.state(), ready: readyPipe(t, true)}
+	b := &stage2{sys: w.sys, st: w.State(), ready: readyPipe(t, true)}
 	if b.stopping() {
 		t.Error("before s6-svscan is ready, a FIFO with no reader reads as a shutdown")
 	}
@@ -241,7 +242,7 @@ func TestWaitServices(t *testing.T) {
 		svwait string
 		code   int
 	}{
-		{"up", "#!/bin/sh\nexit 0\n", ExitSystem}, // then the stubbed exec of the CMD's waiter fails
+		{"up", "#!/bin/sh\nexit 0\n", container.ExitSystem}, // then the stubbed exec of the CMD's waiter fails
 		{"not up", "#!/bin/sh\nexit 1\n", 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

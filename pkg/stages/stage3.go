@@ -5,13 +5,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/layout"
@@ -32,8 +32,8 @@ import (
 //	                  └─ finalize scripts, each ≤ KILL_FINALIZE_MAXTIME
 //	→ the log prefixer drains and exits ┐
 //	→ SIGTERM+SIGCONT to all            ┴ wait ≤ KILL_GRACETIME → SIGKILL to all → exit
-func Stage3(sys System) int {
-	d := &stage3{sys: sys, st: sys.state(), start: time.Now()}
+func Stage3(sys container.System) int {
+	d := &stage3{sys: sys, st: sys.State(), start: time.Now()}
 	d.log = console.To(sys.Stderr, 1)
 	// First, before anything starts a thread or a process: are there
 	// pids enough for the normal stop?
@@ -67,7 +67,7 @@ func (d *stage3) steps() []step {
 
 // stage3 is what the steps of Stage3 share.
 type stage3 struct {
-	sys    System
+	sys    container.System
 	st     runstate.State
 	cfg    config.Config
 	env    []string // the merged environment, for the finalize scripts
@@ -311,7 +311,7 @@ func (d *stage3) oneshotsDown() {
 		if t := time.Duration(u.TimeoutDownMs) * time.Millisecond; t > 0 && (bound == 0 || t < bound) {
 			bound, what = t, fmt.Sprintf("its timeout-down (%d ms)", u.TimeoutDownMs)
 		}
-		status, err := runArgv([]string{d.sys.Programs.Execlineb, "-P", "-c", u.Down}, d.env, bound, d.reaper.Wait, nil)
+		status, err := proc.Run([]string{d.sys.Programs.Execlineb, "-P", "-c", u.Down}, d.env, bound, d.reaper.Wait, nil)
 		switch {
 		case err == proc.ErrTimeout:
 			d.log.Warn("oneshot %s: %s killed after %s", u.Name, u.DownFrom, what)
@@ -399,14 +399,8 @@ func groupAlive(pgid int) bool { return unix.Kill(-pgid, 0) == nil }
 
 // allPids lists every process of the namespace.
 func allPids() []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Name()); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out
+	pids, _ := proc.Pids()
+	return pids
 }
 
 func (d *stage3) kill() error {

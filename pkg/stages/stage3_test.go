@@ -56,12 +56,12 @@ func TestStage3(t *testing.T) {
 			if err := os.MkdirAll(w.sys.Layout.SvscanDir(), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := w.state().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: stage2,
+			if err := w.State().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: stage2,
 				Knobs: []string{"IGNITY_SERVICES_GRACETIME=3000", "IGNITY_KILL_GRACETIME=3000"}}); err != nil {
 				t.Fatal(err)
 			}
 			cmd := startGroup(t, "/bin/sleep", "60")
-			if err := w.state().CmdStarted(cmd); err != nil {
+			if err := w.State().CmdStarted(cmd); err != nil {
 				t.Fatal(err)
 			}
 			if tt.reason != "" {
@@ -69,7 +69,7 @@ func TestStage3(t *testing.T) {
 				runstate.New(w.sys.Layout.Run()).RequestShutdown(tt.reason)
 			}
 			if tt.status >= 0 {
-				w.state().SetExitStatus(tt.status)
+				w.State().SetExitStatus(tt.status)
 			}
 			web := filepath.Join(w.sys.Layout.Scandir(), "web")
 			if err := os.MkdirAll(filepath.Join(web, "log"), 0o755); err != nil {
@@ -103,7 +103,7 @@ func TestStage3(t *testing.T) {
 			if tt.reason == "" {
 				wantReason = runstate.ReasonSvscanExited
 			}
-			if reason, _ := w.state().Stopping(); reason != wantReason {
+			if reason, _ := w.State().Stopping(); reason != wantReason {
 				t.Errorf("reason %q, want %q", reason, wantReason)
 			}
 			out := w.stderr.String()
@@ -130,7 +130,7 @@ func TestStage3StopsTheBoot(t *testing.T) {
 	}
 	stage2 := startGroup(t, "/bin/sleep", "60")
 	defer unix.Kill(stage2, unix.SIGKILL)
-	if err := w.state().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: stage2, Knobs: []string{"IGNITY_SERVICES_GRACETIME=3000"}}); err != nil {
+	if err := w.State().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: stage2, Knobs: []string{"IGNITY_SERVICES_GRACETIME=3000"}}); err != nil {
 		t.Fatal(err)
 	}
 	if code := runStage3(t, w); code != 0 {

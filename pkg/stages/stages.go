@@ -7,7 +7,11 @@
 //
 // What one stage tells another goes through pkg/runstate, and only
 // there: the boot record, the shutdown request, the CMD's group, the exit
-// status, the early signals.
+// status, the early signals. The jobs a stage calls on live below it:
+// pkg/order (the dependency-ordered start), pkg/restart (the programs
+// s6-supervise runs for a service: finish, backoff, run wrapper),
+// pkg/container (what every program acts on), pkg/proc (running and
+// reaping programs).
 package stages
 
 import (
@@ -19,45 +23,12 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/check"
+	"github.com/ignity/ignity/pkg/confdir"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/proc"
-	"github.com/ignity/ignity/pkg/runstate"
 	"golang.org/x/sys/unix"
 )
-
-// Exit codes, documented in the README.
-const (
-	ExitUsage  = 100 // usage or configuration error
-	ExitSystem = 111 // system call failure
-)
-
-// System is what the stages act on: the paths, the programs they run and
-// the calls that cannot be undone, exec and kill. Default is the real
-// container's; tests stand in for the programs and for exec.
-type System struct {
-	Layout   layout.Layout
-	Programs layout.Programs
-	Exe      string // this binary, which the handlers and stage2 run
-	Exec     func(path string, argv, env []string) error
-	Kill     func(pid int, sig unix.Signal) error
-	Stderr   io.Writer
-}
-
-// Default is the System of a real container, with exe as this binary.
-func Default(exe string) System {
-	return System{
-		Layout:   layout.Default,
-		Programs: layout.DefaultPrograms,
-		Exe:      exe,
-		Exec:     unix.Exec,
-		Kill:     unix.Kill,
-		Stderr:   os.Stderr,
-	}
-}
-
-func (s System) state() runstate.State {
-	return runstate.New(s.Layout.Run()).WithKill(s.Kill)
-}
 
 // step is one named part of a stage. Its name prints like what it does,
 // so that a stage's list reads as its table of contents and tests assert
@@ -91,32 +62,27 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func failWith(code int, err error) error { return &exitError{code, err} }
 
-// codeOf is the exit code of a step's error: its own, or ExitSystem.
+// codeOf is the exit code of a step's error: its own, or container.ExitSystem.
 func codeOf(err error) int {
 	var e *exitError
 	if errors.As(err, &e) {
 		return e.code
 	}
-	return ExitSystem
+	return container.ExitSystem
 }
 
 // scripts lists the candidates of dir in name order, skipping dot files.
 func scripts(dir string) []string {
-	entries, err := os.ReadDir(dir)
+	names, err := confdir.Names(dir)
 	if err != nil {
 		return nil
 	}
-	var out []string
-	for _, e := range entries {
-		if e.Name()[0] != '.' {
-			out = append(out, filepath.Join(dir, e.Name()))
-		}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(dir, n)
 	}
 	return out
 }
-
-// errStopped reports a script stopped because the container stops.
-var errStopped = errors.New("stopped: the container is stopping")
 
 // runScript runs the program path (an init or finalize script) after
 // checking it as `ignity check` does, in its own process group, with
@@ -124,15 +90,15 @@ var errStopped = errors.New("stopped: the container is stopping")
 // most max (0 = no limit; at the bound the group is killed and the error
 // is proc.ErrTimeout). wait delivers its status: a reaper's in a process
 // that reaps everything, or proc.WaitPid. When stop delivers, the group
-// gets SIGTERM and the error is errStopped.
+// gets SIGTERM and the error is proc.ErrStopped.
 func runScript(l layout.Layout, path string, env []string, max time.Duration, wait func(pid int) <-chan unix.WaitStatus, stop <-chan os.Signal) (int, error) {
 	if argv := v2Argv(l, path); argv != nil {
-		return runArgv(argv, env, max, wait, stop)
+		return proc.Run(argv, env, max, wait, stop)
 	}
 	if err := check.Program(l, path); err != nil {
 		return 0, err
 	}
-	return runArgv([]string{path}, env, max, wait, stop)
+	return proc.Run([]string{path}, env, max, wait, stop)
 }
 
 // v2Argv is how a cont-init.d or cont-finish.d script that is not
@@ -168,33 +134,8 @@ func v2Argv(l layout.Layout, path string) []string {
 	return []string{prog, path}
 }
 
-// runArgv is runScript without the check: argv[0] is a path.
-func runArgv(argv, env []string, max time.Duration, wait func(pid int) <-chan unix.WaitStatus, stop <-chan os.Signal) (int, error) {
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		return 0, err
-	}
-	defer null.Close()
-	pid, err := proc.Start(argv, env, []*os.File{null, os.Stdout, os.Stderr})
-	if err != nil {
-		return 0, err
-	}
-	done := make(chan struct{})
-	stopped := make(chan bool, 1)
-	go func() {
-		select {
-		case <-stop:
-			unix.Kill(-pid, unix.SIGTERM)
-			unix.Kill(-pid, unix.SIGCONT)
-			stopped <- true
-		case <-done:
-			stopped <- false
-		}
-	}()
-	status, err := proc.Bounded(pid, wait(pid), max)
-	close(done)
-	if <-stopped {
-		return status, errStopped
-	}
-	return status, err
+// present reports whether p exists, a symlink itself counted.
+func present(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }

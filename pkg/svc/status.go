@@ -57,10 +57,12 @@ func (s Status) Exit() (code, sig int) {
 	return -1, int(s.Wstat & 0x7f)
 }
 
-// ParseStatus decodes the bytes of supervise/status.
+// ParseStatus decodes the bytes of supervise/status: the one decoder of
+// that record. Another size is another s6's format, whose bytes would be
+// misread.
 func ParseStatus(b []byte) (Status, error) {
-	if len(b) < StatusSize {
-		return Status{}, fmt.Errorf("want %d bytes, got %d", StatusSize, len(b))
+	if len(b) != StatusSize {
+		return Status{}, fmt.Errorf("%d bytes, want s6 2.13's %d", len(b), StatusSize)
 	}
 	f := b[42]
 	return Status{

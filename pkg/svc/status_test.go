@@ -2,6 +2,8 @@ package svc
 
 import (
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -42,5 +44,38 @@ func TestParseStatusAgainstS6(t *testing.T) {
 	}
 	if _, err := ParseStatus(make([]byte, 35)); err == nil {
 		t.Error("a 35-byte status (s6 2.11's) parsed")
+	}
+	if _, err := ParseStatus(make([]byte, StatusSize+1)); err == nil {
+		t.Error("a 44-byte status (no s6's) parsed")
+	}
+}
+
+func TestWantedUp(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		flags byte
+		size  int
+		want  bool
+		fails bool
+	}{
+		{"wanted up", stWantUp | stReady, StatusSize, true, false},
+		{"told down", stReady, StatusSize, false, false},
+		{"another s6's record", stWantUp, 35, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Mkdir(filepath.Join(dir, "supervise"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			b := make([]byte, tt.size)
+			b[tt.size-1] = tt.flags
+			if err := os.WriteFile(filepath.Join(dir, "supervise", "status"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			up, err := WantedUp(dir)
+			if (err != nil) != tt.fails || up != tt.want {
+				t.Errorf("WantedUp = %v, %v; want %v, error %v", up, err, tt.want, tt.fails)
+			}
+		})
 	}
 }

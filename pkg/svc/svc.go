@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ignity/ignity/pkg/confdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,16 +97,13 @@ type Service struct {
 
 // List reads the service dirs of scandir, in name order, skipping dot names.
 func List(scandir string) ([]Service, error) {
-	entries, err := os.ReadDir(scandir)
+	entries, err := confdir.Read(scandir)
 	if err != nil {
 		return nil, err
 	}
 	var out []Service
 	for _, e := range entries {
 		name := e.Name()
-		if name[0] == '.' {
-			continue
-		}
 		dir := filepath.Join(scandir, name)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			continue
@@ -264,6 +262,13 @@ const (
 	Essential         = "essential"           // a file: the container stops when run dies
 	KeepLeftovers     = "keep-leftovers"      // a file: no cleanup of run's process group
 	MaxDeaths         = "max-deaths"          // "DEATHS SECONDS": the crash-loop limit
+	// FunnelIn is a funnel consumer's FIFO, its stdin; FunnelOut, in each
+	// of its producers, a symlink to it, their stdout.
+	FunnelIn  = ".ignity-funnel"
+	FunnelOut = ".ignity-feeds"
+	// PwdFile holds the path an s6-overlay service is told it runs in
+	// (PWD).
+	PwdFile = ".ignity-pwd"
 )
 
 // DefaultTimeoutFinish is s6's bound on finish when timeout-finish is
@@ -335,21 +340,11 @@ func SetRunWrapped(dir, exe string, wrapped bool) error {
 }
 
 // WantedUp reads s6-supervise's supervise/status of dir: whether s6 still
-// wants the service up (s6-svc -d clears it; -r keeps it). The status is
-// s6 2.13's 43-byte record; its last byte holds the flags, "want up"
-// being bit 2.
+// wants the service up (s6-svc -d clears it; -r keeps it).
 func WantedUp(dir string) (bool, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "supervise", "status"))
+	st, err := ReadStatus(dir)
 	if err != nil {
 		return false, err
 	}
-	if len(b) != statusSize {
-		return false, fmt.Errorf("%s: %d bytes, want s6 2.13's %d", filepath.Join(dir, "supervise", "status"), len(b), statusSize)
-	}
-	return b[statusSize-1]&flagWantUp != 0, nil
+	return st.WantUp, nil
 }
-
-const (
-	statusSize = 43
-	flagWantUp = 1 << 2
-)

@@ -7,6 +7,7 @@ package boot_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -133,60 +134,88 @@ func stopAndWait(t *testing.T, p *harness.Proc) (*harness.Result, time.Duration)
 	return res, time.Since(start)
 }
 
-// starts reads the service's own start times (/proc/uptime, s) from path.
-func starts(t *testing.T, r *harness.Root, path string) []float64 {
-	t.Helper()
-	var out []float64
-	for _, f := range strings.Fields(boottest.Read(t, r, path)) {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			t.Fatalf("%s: %q: %v", path, f, err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
 const stampRun = "#!/bin/sh\nread up idle < /proc/uptime\necho $up >> /tmp/starts\nexit 1\n"
 
+// delayRun is a service that stamps its start (/proc/uptime, s) and the
+// wait the finish decided at its last death (the delay of its restart
+// record, ms; 0 before any), then lives for life.
+func delayRun(life string) string {
+	return "#!/bin/sh\nread up idle < /proc/uptime\n" +
+		"d=$(sed -n 's/^delay=//p' /run/ignity/.state/restarts/crash 2>/dev/null)\n" +
+		"echo \"$up ${d:-0}\" >> /tmp/starts\n" + life + "exit 1\n"
+}
+
 // TestRestartBackoff: a service that dies at once. With
-// IGNITY_RESTART_BACKOFF_AFTER=0 and a 4 s cap, the gaps between its
-// starts, measured by the service itself, are 2 s, 4 s, 4 s; with the
-// backoff off (IGNITY_RESTART_BACKOFF_MAX=0), s6's 1 s pause. A run that
-// lasts IGNITY_RESTART_RESET resets it: 0.5 s of run, then s6's 1 s pause
-// after its death.
+// IGNITY_RESTART_BACKOFF_AFTER=0 and a 4 s cap, the finish decides waits
+// of 2 s, 4 s, 4 s; with the backoff off (IGNITY_RESTART_BACKOFF_MAX=0),
+// none: s6's 1 s pause. A run that lasts IGNITY_RESTART_RESET resets it:
+// none either, 0.5 s of run, then s6's 1 s pause after its death. The
+// schedule itself is TestSchedule's (pkg/stages); here the decided waits
+// must be the schedule's, in order, and the gaps between starts, measured
+// by the service itself, at least them: a wait counts from the death,
+// after the previous start. A loaded machine only makes a gap longer, so
+// the upper bound is loose (a 2 s gap measured 3.65 s on a busy 2-core
+// machine): it catches a wait that never ends, not a slow one.
 func TestRestartBackoff(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		env  []string
-		run  string
-		want []float64
+		life string
+		// the waits decided, ms, and the least gap between starts, s
+		delays []int
+		least  []float64
 	}{
-		{"doubling", []string{"IGNITY_RESTART_BACKOFF_AFTER=0", "IGNITY_RESTART_BACKOFF_MAX=4000"}, stampRun, []float64{2, 4, 4}},
-		{"off", []string{"IGNITY_RESTART_BACKOFF_AFTER=0", "IGNITY_RESTART_BACKOFF_MAX=0"}, stampRun, []float64{1, 1, 1}},
-		{"reset by long runs", []string{"IGNITY_RESTART_BACKOFF_AFTER=0", "IGNITY_RESTART_RESET=300"},
-			"#!/bin/sh\nread up idle < /proc/uptime\necho $up >> /tmp/starts\nsleep 0.5\nexit 1\n", []float64{1.5, 1.5, 1.5}},
+		{"doubling", []string{"IGNITY_RESTART_BACKOFF_AFTER=0", "IGNITY_RESTART_BACKOFF_MAX=4000"}, "", []int{2000, 4000, 4000}, []float64{2, 4, 4}},
+		{"off", []string{"IGNITY_RESTART_BACKOFF_AFTER=0", "IGNITY_RESTART_BACKOFF_MAX=0"}, "", []int{0, 0, 0}, []float64{1, 1, 1}},
+		{"reset by long runs", []string{"IGNITY_RESTART_BACKOFF_AFTER=0", "IGNITY_RESTART_RESET=300"}, "sleep 0.5\n", []int{0, 0, 0}, []float64{1.5, 1.5, 1.5}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
-				boottest.Script(t, r, "/etc/ignity/services/crash/run", tt.run)
-				p := r.Start(t, harness.Options{Timeout: 40 * time.Second, Env: boottest.Env(tt.env...)}, "/init")
-				harness.PollUntil(t, 30*time.Second, "4 starts", func() bool {
+				boottest.Script(t, r, "/etc/ignity/services/crash/run", delayRun(tt.life))
+				p := r.Start(t, harness.Options{Timeout: 60 * time.Second, Env: boottest.Env(tt.env...)}, "/init")
+				harness.PollUntil(t, 45*time.Second, "4 starts", func() bool {
 					b, _ := os.ReadFile(r.Path("/tmp/starts"))
-					return strings.Count(string(b), "\n") >= len(tt.want)+1
+					return strings.Count(string(b), "\n") >= len(tt.delays)+1
 				})
 				res, _ := stopAndWait(t, p)
 				boottest.WantExit(t, res, 0)
-				s := starts(t, r, "/tmp/starts")
-				for i, want := range tt.want {
+				s, delays := startsAndDelays(t, r, "/tmp/starts")
+				if got := delays[1 : len(tt.delays)+1]; !slices.Equal(got, tt.delays) {
+					t.Errorf("waits decided at each death: %v ms, want %v (starts %v)\n%s", got, tt.delays, s, res)
+				}
+				for i, least := range tt.least {
 					gap := s[i+1] - s[i]
-					if gap < want-0.15 || gap > want+0.6 {
-						t.Errorf("gap %d between starts: %.2f s, want %.1f s (starts %v)\n%s", i+1, gap, want, s, res)
+					if gap < least-0.15 || gap > least+max(2, least) {
+						t.Errorf("gap %d between starts: %.2f s, want at least %.1f s (and under %.1f s) (starts %v)\n%s", i+1, gap, least, least+max(2, least), s, res)
 					}
 				}
 			})
 		})
 	}
+}
+
+// startsAndDelays reads delayRun's stamps from path: the start times and
+// the wait decided before each start.
+func startsAndDelays(t *testing.T, r *harness.Root, path string) ([]float64, []int) {
+	t.Helper()
+	var starts []float64
+	var delays []int
+	for _, line := range strings.Split(strings.TrimSpace(boottest.Read(t, r, path)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			t.Fatalf("%s: line %q: want \"uptime delay\"", path, line)
+		}
+		up, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			t.Fatalf("%s: %q: %v", path, line, err)
+		}
+		d, err := strconv.Atoi(f[1])
+		if err != nil {
+			t.Fatalf("%s: %q: %v", path, line, err)
+		}
+		starts, delays = append(starts, up), append(delays, d)
+	}
+	return starts, delays
 }
 
 // inBackoff is a watcher service: once the crash service's restart waits

@@ -1,10 +1,11 @@
-package stages
-
-// A service's life after the boot: ignity's finish, run by s6-supervise
-// at every death of a service's run (a transient process: no Go stays
-// resident), and ignity's run wrapper, which s6-supervise spawns instead
-// of the user's run while a restart backoff waits. See the README's
-// "Restarts" section.
+// Package restart is a service's life after the boot: the programs
+// s6-supervise runs from a service dir that ignity installed. ignity's
+// finish, run at every death of a service's run (a transient process: no
+// Go stays resident), decides the restart and its backoff; ignity's run
+// wrapper, spawned instead of the user's run while a restart backoff
+// waits (and for funnels, s6-overlay's PWD and prefixed output), then
+// execs it; the log prefixer's run execs the log-prefixer applet. See the
+// README's "Restarts" section.
 //
 // The finish, in order:
 //  1. outside a shutdown, unless keep-leftovers: the dead run's process
@@ -19,6 +20,7 @@ package stages
 //     swapped for the wrapper when the next start must wait;
 //  4. the user's finish, with s6's four arguments, within its own
 //     timeout-finish.
+package restart
 
 import (
 	"errors"
@@ -33,8 +35,10 @@ import (
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
+	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
@@ -47,7 +51,7 @@ const exitPermanent = 125
 // ServiceProgram returns ignity's run or finish for a service dir when
 // argv0 is one (s6-supervise spawns ./run and ./finish from the service
 // dir, a direct child of the scandir), or nil.
-func ServiceProgram(l layout.Layout, argv0 string) func(sys System, args []string) int {
+func ServiceProgram(l layout.Layout, argv0 string) func(sys container.System, args []string) int {
 	name := filepath.Base(argv0)
 	if name != "run" && name != "finish" {
 		return nil
@@ -72,13 +76,13 @@ func ServiceProgram(l layout.Layout, argv0 string) func(sys System, args []strin
 // ServiceFinish is ignity's finish of a service: args are s6-supervise's
 // (exit code or 256, signal, service name, the dead run's process group).
 // It runs in the service dir.
-func ServiceFinish(sys System, args []string) int {
+func ServiceFinish(sys container.System, args []string) int {
 	log := console.To(sys.Stderr, 1)
 	if len(args) < 3 {
 		log.Error(fmt.Errorf("finish: want s6-supervise's arguments (code signal name [pgid]), got %q", args))
-		return ExitUsage
+		return container.ExitUsage
 	}
-	f := &finish{sys: sys, st: sys.state(), log: log, args: args, name: args[2], now: time.Now()}
+	f := &finish{sys: sys, st: sys.State(), log: log, args: args, name: args[2], now: time.Now()}
 	cfg, err := f.st.Config()
 	if err != nil {
 		log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
@@ -89,7 +93,7 @@ func ServiceFinish(sys System, args []string) int {
 }
 
 type finish struct {
-	sys  System
+	sys  container.System
 	st   runstate.State
 	cfg  config.Config
 	log  *console.Logger
@@ -215,15 +219,10 @@ func (f *finish) backoff(r *runstate.Restarts) {
 	default:
 		f.log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
 	}
-	if lived >= f.cfg.RestartReset {
-		r.Short = 0
-	} else {
-		r.Short++
-	}
+	var wait time.Duration
+	r.Short, wait = schedule(r.Short, lived, f.cfg)
 	r.Delay, r.Until = 0, time.Time{}
-	if f.cfg.BackoffMax > 0 && r.Short > f.cfg.BackoffAfter {
-		wait := time.Second << min(r.Short-f.cfg.BackoffAfter, 20)
-		wait = min(wait, f.cfg.BackoffMax)
+	if wait > 0 {
 		r.Delay, r.Until = wait.Milliseconds(), f.now.Add(wait)
 	}
 	// s6-supervise spawns run again a second after its death, but at once
@@ -237,6 +236,26 @@ func (f *finish) backoff(r *runstate.Restarts) {
 	if r.Until.After(spawn) {
 		r.Start = r.Until
 	}
+}
+
+// schedule is the backoff as a pure function of the count of consecutive
+// short runs before this death (short), how long the dead run lived, and
+// the knobs: it returns the new count (0 once a run lasted
+// IGNITY_RESTART_RESET) and how long the next start waits after the
+// death, 0 for s6's own pause alone. Past IGNITY_RESTART_BACKOFF_AFTER
+// short runs the wait doubles from 2 s, capped at
+// IGNITY_RESTART_BACKOFF_MAX (0 turns the backoff off).
+func schedule(short int, lived time.Duration, cfg config.Config) (int, time.Duration) {
+	if lived >= cfg.RestartReset {
+		short = 0
+	} else {
+		short++
+	}
+	if cfg.BackoffMax <= 0 || short <= cfg.BackoffAfter {
+		return short, 0
+	}
+	wait := time.Second << min(short-cfg.BackoffAfter, 20)
+	return short, min(wait, cfg.BackoffMax)
 }
 
 // save records r, and sets run to the wrapper when the next start waits.
@@ -280,7 +299,7 @@ func (f *finish) cleanup(arg string) {
 
 // groupSize counts the live (not zombie) processes of process group pgid.
 func groupSize(pgid int) int {
-	entries, err := os.ReadDir("/proc")
+	pids, err := proc.Pids()
 	if err != nil {
 		if unix.Kill(-pgid, 0) == nil {
 			return 1
@@ -288,21 +307,8 @@ func groupSize(pgid int) int {
 		return 0
 	}
 	n := 0
-	for _, e := range entries {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...: comm may hold spaces and parens.
-		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) >= 3 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+	for _, pid := range pids {
+		if st, err := proc.ReadStat(pid); err == nil && st.State != 'Z' && st.PGRP == pgid {
 			n++
 		}
 	}
@@ -343,14 +349,14 @@ func (f *finish) userFinish() int {
 // that returns only at its timeout, or once the service is down, and
 // the SIGTERM s6-supervise sends when the service is told down (s6-svc
 // -d, any shutdown) kills foreground at once. No Go process waits.
-func ServiceRun(sys System, args []string) int {
+func ServiceRun(sys container.System, args []string) int {
 	log := console.To(sys.Stderr, 1)
 	name := filepath.Base(firstOr(args, "."))
 	if wd, err := os.Getwd(); err == nil {
 		name = filepath.Base(wd)
 	}
 	user := append([]string{"./" + svc.RunUser}, args...)
-	r, _, err := sys.state().Restarts(name)
+	r, _, err := sys.State().Restarts(name)
 	if err != nil {
 		log.Error(err)
 	}
@@ -358,12 +364,12 @@ func ServiceRun(sys System, args []string) int {
 		// IGNITY_LOG_PREFIX: the output goes to the prefixer's FIFOs.
 		if err := logprefix.Redirect(); err != nil {
 			log.Error(fmt.Errorf("run of %s: %w", name, err))
-			return ExitSystem
+			return container.ExitSystem
 		}
 	}
 	if err := funnelRedirect(); err != nil {
 		log.Error(fmt.Errorf("run of %s: %w", name, err))
-		return ExitSystem
+		return container.ExitSystem
 	}
 	setPwd()
 	argv := user
@@ -394,4 +400,63 @@ func firstOr(a []string, def string) string {
 func present(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
+}
+
+// keepWrapped reports whether the run of the service dir dir must stay
+// ignity's wrapper: it is in a funnel, or gets its PWD from it.
+func keepWrapped(dir string) bool {
+	return present(filepath.Join(dir, svc.FunnelIn)) || present(filepath.Join(dir, svc.FunnelOut)) || present(filepath.Join(dir, svc.PwdFile))
+}
+
+// setPwd sets PWD to the path svc.PwdFile names, in the service dir, when
+// that path leads to the directory the service runs in.
+func setPwd() {
+	b, err := os.ReadFile(svc.PwdFile)
+	if err != nil {
+		return
+	}
+	p := string(b)
+	here, err1 := os.Stat(".")
+	there, err2 := os.Stat(p)
+	if err1 == nil && err2 == nil && os.SameFile(here, there) {
+		os.Setenv("PWD", p)
+	}
+}
+
+// funnelRedirect opens, in a funnel's service dir, the FIFO onto stdin
+// (the consumer) or stdout (a producer). O_RDWR never blocks, whichever
+// side opens first, and the consumer never reads an end of file when a
+// producer restarts: one pipe, held open, as s6-rc's.
+func funnelRedirect() error {
+	for _, f := range []struct {
+		name string
+		fd   int
+	}{{svc.FunnelIn, 0}, {svc.FunnelOut, 1}} {
+		fd, err := unix.Open(f.name, unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open %s: %w", f.name, err)
+		}
+		if err := unix.Dup3(fd, f.fd, 0); err != nil {
+			return fmt.Errorf("redirect fd %d to %s: %w", f.fd, f.name, err)
+		}
+		unix.Close(fd)
+	}
+	return nil
+}
+
+// PrefixerRun is the run of the prefixer's service: it execs this binary
+// as the log-prefixer applet on the scandir and the held services, with
+// one thread for Go (it polls), so that it shows as ignity in ps.
+func PrefixerRun(sys container.System, args []string) int {
+	l := sys.Layout
+	argv := []string{"ignity", "log-prefixer", "--", l.Scandir(), l.RunServices()}
+	err := sys.Exec(sys.Exe, argv, append(os.Environ(), "GOMAXPROCS=1"))
+	if errors.Is(err, os.ErrNotExist) {
+		err = fmt.Errorf("%s: not found", sys.Exe)
+	}
+	console.To(sys.Stderr, 1).Error(fmt.Errorf("log prefixer: exec %s: %w", sys.Exe, err))
+	return 126
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
+	"github.com/ignity/ignity/pkg/order"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/services"
 	"github.com/ignity/ignity/pkg/svc"
@@ -23,7 +24,7 @@ func TestStopOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := &stage3{sys: w.sys, st: w.state(), log: console.To(w.stderr, 1)}
+	d := &stage3{sys: w.sys, st: w.State(), log: console.To(w.stderr, 1)}
 	names := func(groups [][]svc.Service) [][]string {
 		var out [][]string
 		for _, g := range groups {
@@ -38,7 +39,7 @@ func TestStopOrder(t *testing.T) {
 	if got, want := names(d.stopOrder()), [][]string{{"app", "cache", "db", "extra", "proxy"}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("without a plan: %v, want %v", got, want)
 	}
-	if err := w.state().SetPlan([]runstate.Unit{
+	if err := w.State().SetPlan([]runstate.Unit{
 		{Name: "db", Type: "longrun"}, {Name: "cache", Type: "longrun"},
 		{Name: "app", Type: "longrun", Deps: []string{"db", "cache"}, Level: 1},
 		{Name: "init", Type: "oneshot"},
@@ -78,7 +79,7 @@ func TestInstallHoldsDependents(t *testing.T) {
 	if _, err := installServices(l, config.Default(), false, w.sys.Exe, b.prepareUnit, origin); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"db/run", "app/" + svc.RunUser, "app/down", "app/" + heldMark} {
+	for _, f := range []string{"db/run", "app/" + svc.RunUser, "app/down", "app/" + order.HeldMark} {
 		if _, err := os.Lstat(filepath.Join(l.Scandir(), f)); err != nil {
 			t.Errorf("%s not in the scandir: %v", f, err)
 		}

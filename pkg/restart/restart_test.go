@@ -1,4 +1,4 @@
-package stages
+package restart
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/svc"
@@ -22,7 +24,7 @@ import (
 // state carries knobs; the test runs in the dir, as s6-supervise runs
 // finish. wantUp sets s6's "wanted up" flag in supervise/status.
 type finishService struct {
-	sys    System
+	sys    container.System
 	dir    string
 	args   string    // where the user's finish writes its arguments
 	svscan *exec.Cmd // stands in for s6-svscan's pid in the boot record
@@ -37,7 +39,7 @@ func newFinishService(t *testing.T, wantUp bool, knobs []string, files ...string
 	l := layout.Layout{Root: t.TempDir()}
 	f := &finishService{dir: filepath.Join(l.Scandir(), "web")}
 	f.args = filepath.Join(t.TempDir(), "finish-args")
-	f.sys = Default("/usr/bin/ignity")
+	f.sys = container.Default("/usr/bin/ignity")
 	f.sys.Layout = l
 	f.sys.Stderr = &f.stderr
 	f.sys.Kill = func(pid int, sig unix.Signal) error {
@@ -47,7 +49,7 @@ func newFinishService(t *testing.T, wantUp bool, knobs []string, files ...string
 	if err := os.MkdirAll(filepath.Join(f.dir, "supervise"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.sys.state().Create(); err != nil {
+	if err := f.sys.State().Create(); err != nil {
 		t.Fatal(err)
 	}
 	write := func(name, body string, mode os.FileMode) {
@@ -74,7 +76,7 @@ func newFinishService(t *testing.T, wantUp bool, knobs []string, files ...string
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.svscan.Process.Kill(); f.svscan.Wait() })
-	if err := f.sys.state().WriteBoot(runstate.Boot{Svscan: f.svscan.Process.Pid, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
+	if err := f.sys.State().WriteBoot(runstate.Boot{Svscan: f.svscan.Process.Pid, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
 		t.Fatal(err)
 	}
 	f.control = fifoReader(t, svc.ScanControl(l.Scandir()))
@@ -138,11 +140,11 @@ func TestServiceFinishRestartable(t *testing.T) {
 	if !strings.Contains(f.stderr.String(), "web: stopped 1 leftover process(es) of its process group "+pgid) {
 		t.Errorf("no leftover line in the log:\n%s", f.stderr.String())
 	}
-	r, ok, err := f.sys.state().Restarts("web")
+	r, ok, err := f.sys.State().Restarts("web")
 	if err != nil || !ok || r.Deaths != 1 {
 		t.Errorf("restarts recorded = %+v, %v, %v: want one death", r, ok, err)
 	}
-	if _, decided := f.sys.state().ExitStatus(); decided {
+	if _, decided := f.sys.State().ExitStatus(); decided {
 		t.Error("a restartable service's death decided the container's exit status")
 	}
 }
@@ -172,10 +174,10 @@ func TestServiceFinishEssential(t *testing.T) {
 			if got := f.userArgs(t); got != c.code+" "+c.sig+" web 0" {
 				t.Errorf("the user's finish got %q, want s6's arguments", got)
 			}
-			if got, ok := f.sys.state().ExitStatus(); !ok || got != c.want {
+			if got, ok := f.sys.State().ExitStatus(); !ok || got != c.want {
 				t.Errorf("exit status = %d, %v: want %d", got, ok, c.want)
 			}
-			if reason, ok := f.sys.state().Stopping(); !ok || !strings.Contains(reason, "essential service web exited") {
+			if reason, ok := f.sys.State().Stopping(); !ok || !strings.Contains(reason, "essential service web exited") {
 				t.Errorf("shutdown reason = %q, %v", reason, ok)
 			}
 			if got := f.control(); got != "b" {
@@ -191,10 +193,10 @@ func TestServiceFinishEssentialWantedDown(t *testing.T) {
 	if code := f.finish("0", "0", "0"); code != 7 {
 		t.Errorf("finish = %d, want the user's 7", code)
 	}
-	if _, ok := f.sys.state().Stopping(); ok {
+	if _, ok := f.sys.State().Stopping(); ok {
 		t.Error("an essential service told down requested a shutdown")
 	}
-	if _, ok := f.sys.state().ExitStatus(); ok {
+	if _, ok := f.sys.State().ExitStatus(); ok {
 		t.Error("an essential service told down decided the exit status")
 	}
 }
@@ -204,13 +206,13 @@ func TestServiceFinishCrashLoop(t *testing.T) {
 	if code := f.finish("1", "0", "0"); code != 0 {
 		t.Fatalf("first death: finish = %d, want 0", code)
 	}
-	if _, failed := f.sys.state().Failed("web"); failed {
+	if _, failed := f.sys.State().Failed("web"); failed {
 		t.Fatal("marked failed after one death of two allowed")
 	}
 	if code := f.finish("1", "0", "0"); code != exitPermanent {
 		t.Errorf("second death within 60 s: finish = %d, want %d", code, exitPermanent)
 	}
-	why, failed := f.sys.state().Failed("web")
+	why, failed := f.sys.State().Failed("web")
 	if !failed || !strings.Contains(why, "died 2 times within 60 s (limit 2)") {
 		t.Errorf("failed = %q, %v", why, failed)
 	}
@@ -223,11 +225,93 @@ func TestServiceFinishBackoffWrapsRun(t *testing.T) {
 	f := newFinishService(t, true, []string{"IGNITY_RESTART_BACKOFF_AFTER=1"})
 	for i := range 2 {
 		f.finish("1", "0", "0")
-		r, _, _ := f.sys.state().Restarts("web")
+		r, _, _ := f.sys.State().Restarts("web")
 		target, _ := os.Readlink("run")
 		wrapped := target == f.sys.Exe
 		if want := i == 1; wrapped != want || (r.Delay > 0) != want {
 			t.Errorf("death %d: run -> %q, delay %d ms: want wrapped=%v\n%s", i+1, target, r.Delay, want, f.stderr.String())
 		}
+	}
+}
+
+// TestGroupSize counts a live process group's members, and none once its
+// one member is reaped.
+func TestGroupSize(t *testing.T) {
+	c := exec.Command("sleep", "60")
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pgid := c.Process.Pid
+	if n := groupSize(pgid); n != 1 {
+		t.Errorf("groupSize of a group of one sleep = %d, want 1", n)
+	}
+	c.Process.Kill()
+	c.Wait()
+	if n := groupSize(pgid); n != 0 {
+		t.Errorf("groupSize of a reaped group = %d, want 0", n)
+	}
+}
+
+// TestSchedule: the backoff as a function of the short runs so far, the
+// dead run's life and the knobs.
+func TestSchedule(t *testing.T) {
+	knobs := func(after int, reset, max time.Duration) config.Config {
+		return config.Config{BackoffAfter: after, RestartReset: reset, BackoffMax: max}
+	}
+	const s = time.Second
+	def := knobs(3, 10*s, 30*s) // the defaults
+	for _, tt := range []struct {
+		name      string
+		short     int
+		lived     time.Duration
+		cfg       config.Config
+		wantShort int
+		wantWait  time.Duration
+	}{
+		{"first short run", 0, 0, def, 1, 0},
+		{"third short run: s6's pause alone", 2, s, def, 3, 0},
+		{"fourth short run waits 2 s", 3, s, def, 4, 2 * s},
+		{"then 4 s", 4, s, def, 5, 4 * s},
+		{"then 8 s", 5, s, def, 6, 8 * s},
+		{"capped at the max", 7, s, def, 8, 30 * s},
+		{"long after the cap", 200, s, def, 201, 30 * s},
+		{"a run as long as the reset resets", 9, 10 * s, def, 0, 0},
+		{"a run just short of the reset counts", 3, 10*s - time.Millisecond, def, 4, 2 * s},
+		{"after 0: the first death waits 2 s", 0, 0, knobs(0, 10*s, 4*s), 1, 2 * s},
+		{"after 0: then 4 s", 1, 0, knobs(0, 10*s, 4*s), 2, 4 * s},
+		{"after 0: capped at 4 s", 2, 0, knobs(0, 10*s, 4*s), 3, 4 * s},
+		{"max 0: no backoff", 9, 0, knobs(0, 10*s, 0), 10, 0},
+		{"reset 0: every run is long", 9, 0, knobs(0, 0, 30*s), 0, 0},
+		{"a cap under 2 s", 5, 0, knobs(0, 10*s, 1500*time.Millisecond), 6, 1500 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			short, wait := schedule(tt.short, tt.lived, tt.cfg)
+			if short != tt.wantShort || wait != tt.wantWait {
+				t.Errorf("schedule(%d, %v) = %d, %v; want %d, %v", tt.short, tt.lived, short, wait, tt.wantShort, tt.wantWait)
+			}
+		})
+	}
+}
+
+// fifoReader makes the FIFO p with a reader, as a supervisor's control
+// FIFO has one, and returns a function that reads what was written so far.
+func fifoReader(t *testing.T, p string) func() string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return func() string {
+		b := make([]byte, 512)
+		n, _ := unix.Read(fd, b)
+		return string(b[:max(n, 0)])
 	}
 }

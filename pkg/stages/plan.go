@@ -1,0 +1,167 @@
+package stages
+
+// Reading the service definitions, planning their start, and readying
+// each longrun's dir for the ordered start (pkg/order).
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ignity/ignity/pkg/container"
+	"github.com/ignity/ignity/pkg/order"
+	"github.com/ignity/ignity/pkg/proc"
+	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/services"
+	"github.com/ignity/ignity/pkg/svc"
+	"golang.org/x/sys/unix"
+)
+
+// planServices reads the definitions of every source, plans their start
+// and records the plan for stage3 and ignity status. The longruns of
+// s6-rc.d and services.d join ignity's own under /run/ignity/services,
+// where init scripts see them too; a producer-for pipeline's consumer
+// becomes its producer's log/.
+func (b *stage2) planServices() error {
+	l := b.sys.Layout
+	defs, probs := services.Load(l.Root, b.cfg.BundleDir)
+	plan, more := services.MakePlan(defs)
+	if probs = append(probs, more...); len(probs) > 0 {
+		errs := make([]error, len(probs))
+		for i, p := range probs {
+			errs[i] = p
+		}
+		return failWith(container.ExitUsage, errors.Join(errs...))
+	}
+	b.plan = plan
+	b.origin = map[string]string{}
+	var units []runstate.Unit
+	var errs []error
+	for _, u := range plan.Units {
+		if u.Type == services.Longrun {
+			b.origin[u.Name] = u.Host
+			if u.Source != services.Ignity {
+				errs = append(errs, copyService(u.Host, filepath.Join(l.RunServices(), u.Name)))
+			}
+			if u.Logger != "" {
+				lg, _ := defs.Get(u.Logger)
+				errs = append(errs, copyService(lg.Host, filepath.Join(l.RunServices(), u.Name, "log")))
+			}
+			errs = append(errs, funnel(filepath.Join(l.RunServices(), u.Name), u))
+		}
+		units = append(units, runstate.Unit{
+			Name: u.Name, Type: string(u.Type), Deps: u.Deps, Level: u.Level, Notify: u.Notify,
+			Down: u.Down, DownFrom: u.DownFrom, TimeoutDownMs: ms(u.TimeoutDown),
+		})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, n := range plan.Unused {
+		s, _ := defs.Get(n)
+		b.log.Debug("service", "%s is in neither the user nor the user2 bundle, nor a dependency of their members: not started", s.Dir)
+	}
+	if !plan.HasDeps() {
+		return nil
+	}
+	if err := b.st.SetPlan(units); err != nil {
+		return err
+	}
+	for _, u := range plan.Units {
+		if len(u.Deps) > 0 {
+			if err := b.st.SetUnit(u.Name, runstate.UnitWaiting, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) int64 {
+	if d < 0 {
+		return -1
+	}
+	return d.Milliseconds()
+}
+
+// copyService copies a definition dir into /run/ignity/services, once.
+func copyService(src, dst string) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := svc.CopyTree(src, dst); err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	return nil
+}
+
+// overlayPwd is the working directory an s6-overlay service is shown, as
+// s6-overlay's own path to its service dir: linuxserver's with-contenv
+// applies UMASK only when `pwd` prints /run/s6/services/*,
+// /run/s6/legacy-services/* or /run/s6-rc*/servicedirs/svc-*. ignity's
+// scandir is /run/ignity/services-state, which /run/s6/services leads
+// to: the shell's pwd prints PWD when PWD names the directory it runs in,
+// so ignity's run wrapper sets it (restart.ServiceRun).
+func overlayPwd(name string) string { return "/run/s6/services/" + name }
+
+// prepareUnit readies the service dir dir of the longrun name before it
+// goes into the scandir: when it waits for dependencies, down (unless an
+// image's or an init script's down file already keeps it so: then it
+// stays down, and what needs it fails), and in a funnel, run as ignity's
+// wrapper (restart.ServiceRun), which opens the FIFO.
+func (b *stage2) prepareUnit(name, dir string) error {
+	u, ok := b.plan.Get(name)
+	if !ok || u.Type != services.Longrun {
+		return nil
+	}
+	if u.Source != services.Ignity {
+		if err := os.WriteFile(filepath.Join(dir, svc.PwdFile), []byte(overlayPwd(name)), 0o644); err != nil {
+			return err
+		}
+	}
+	if u.Feeds != "" || u.Fed || u.Source != services.Ignity {
+		if err := svc.SetRunWrapped(dir, b.sys.Exe, true); err != nil {
+			return err
+		}
+	}
+	if len(u.Deps) == 0 || present(filepath.Join(dir, "down")) {
+		return nil
+	}
+	if err := os.WriteFile(filepath.Join(dir, order.HeldMark), nil, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "down"), nil, 0o644)
+}
+
+// funnel makes the FIFO of a funnel's consumer u, in its dir, or links a
+// producer's dir to its consumer's FIFO (a relative link: both dirs
+// move into the scandir side by side).
+func funnel(dir string, u services.Unit) error {
+	switch {
+	case u.Fed:
+		p := filepath.Join(dir, svc.FunnelIn)
+		if err := unix.Mkfifo(p, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("create the FIFO %s: %w", p, err)
+		}
+		return os.Chmod(p, 0o600)
+	case u.Feeds != "":
+		return os.Symlink(filepath.Join("..", u.Feeds, svc.FunnelIn), filepath.Join(dir, svc.FunnelOut))
+	}
+	return nil
+}
+
+// orderedStart starts the dependents as their dependencies start
+// (pkg/order); a failure ends the boot with 1.
+func (b *stage2) orderedStart() error {
+	s := &order.Start{Sys: b.sys, Cfg: b.cfg, St: b.st, Log: b.log, Plan: b.plan, Cmd: b.cmd, Term: b.term, Environ: b.environ, ReloadEnv: b.reloadEnv}
+	err := s.Run()
+	if err != nil && !errors.Is(err, proc.ErrStopped) {
+		return failWith(1, err)
+	}
+	return err
+}
