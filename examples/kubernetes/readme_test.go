@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,18 +11,29 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestReadmeYAML decodes every yaml block of the README (the main module has no YAML
+// TestReadmeYAML decodes every yaml block of the README and of docs/ (the main module has no YAML
 // decoder, so its test/readme leaves them to this one): a block with apiVersion and kind
 // strictly as that Kubernetes object, a block with services: as a Compose file, any other
 // as a fragment of a container spec (a probe), strictly too.
 func TestReadmeYAML(t *testing.T) {
-	text, err := os.ReadFile("../../README.md")
+	files, err := readme.Files("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks, problems := readme.Parse(string(text))
-	for _, p := range problems {
-		t.Errorf("README.md %s", p)
+	var blocks []readme.Block
+	for _, f := range files {
+		text, err := os.ReadFile(filepath.Join("../..", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs, problems := readme.Parse(string(text))
+		for _, p := range problems {
+			t.Errorf("%s %s", f, p)
+		}
+		for i := range bs {
+			bs[i].File = f
+		}
+		blocks = append(blocks, bs...)
 	}
 	n := 0
 	for _, b := range blocks {
@@ -35,27 +47,27 @@ func TestReadmeYAML(t *testing.T) {
 			Services   map[string]any `json:"services"`
 		}
 		if err := yaml.Unmarshal([]byte(b.Text), &head); err != nil {
-			t.Errorf("README.md %s: %v", b, err)
+			t.Errorf("%s: %v", b, err)
 			continue
 		}
 		switch {
 		case head.APIVersion != "" && head.Kind != "":
 			if _, err := decodeBytes([]byte(b.Text)); err != nil {
-				t.Errorf("README.md %s: %v", b, err)
+				t.Errorf("%s: %v", b, err)
 			}
 		case head.Services != nil:
 			if len(head.Services) == 0 || !strings.Contains(b.Text, "ignity") {
-				t.Errorf("README.md %s: a Compose file without services or without ignity", b)
+				t.Errorf("%s: a Compose file without services or without ignity", b)
 			}
 		default:
 			var c corev1.Container
 			if err := yaml.UnmarshalStrict([]byte(b.Text), &c); err != nil {
-				t.Errorf("README.md %s: not a Kubernetes object, a Compose file, or a part of a container spec: %v", b, err)
+				t.Errorf("%s: not a Kubernetes object, a Compose file, or a part of a container spec: %v", b, err)
 			}
 		}
 	}
 	if n == 0 {
-		t.Fatal("README.md: no yaml blocks")
+		t.Fatal("README.md and docs/: no yaml blocks")
 	}
-	t.Logf("README.md: %d yaml blocks decoded", n)
+	t.Logf("README.md and docs/: %d yaml blocks decoded", n)
 }

@@ -20,7 +20,7 @@ func readmeScript(t *testing.T, name string) (path, text string) {
 	b := readme.RunBlock(t, name)
 	m := namedFile.FindStringSubmatch(b.Text)
 	if m == nil {
-		t.Fatalf("README.md %s: its second line does not name the file it is (# /etc/ignity/...)", b)
+		t.Fatalf("%s: its second line does not name the file it is (# /etc/ignity/...)", b)
 	}
 	return m[1], b.Text
 }
@@ -73,7 +73,7 @@ func TestReadmeDependencies(t *testing.T) {
 	b := readme.RunBlock(t, "TestReadmeDependencies")
 	m := regexp.MustCompile(`\A# (/etc/ignity/services/([^/\s]+)/dependencies)\n`).FindStringSubmatch(b.Text)
 	if m == nil {
-		t.Fatalf("README.md %s: its first line does not name a service's dependencies file", b)
+		t.Fatalf("%s: its first line does not name a service's dependencies file", b)
 	}
 	boottest.OnBases(t, func(t *testing.T, r *harness.Root) {
 		s := "/etc/ignity/services/"

@@ -19,10 +19,10 @@ func readmeDockerfile(t *testing.T, test, from string) string {
 	t.Helper()
 	b := readme.RunBlock(t, test)
 	if b.Lang != "dockerfile" {
-		t.Fatalf("README.md %s: want a dockerfile block", b)
+		t.Fatalf("%s: want a dockerfile block", b)
 	}
 	if n := len(fromLine.FindAllString(b.Text, -1)); n != 1 {
-		t.Fatalf("README.md %s: %d FROM lines, want one\n%s", b, n, b.Text)
+		t.Fatalf("%s: %d FROM lines, want one\n%s", b, n, b.Text)
 	}
 	return rewriteDockerfile(b.Text, from)
 }
@@ -34,7 +34,7 @@ func readmeLines(t *testing.T, test string) []string {
 	t.Helper()
 	b := readme.RunBlock(t, test)
 	if b.Lang != "dockerfile" || fromLine.MatchString(b.Text) {
-		t.Fatalf("README.md %s: want a dockerfile fragment, without FROM\n%s", b, b.Text)
+		t.Fatalf("%s: want a dockerfile fragment, without FROM\n%s", b, b.Text)
 	}
 	return strings.Split(strings.TrimSuffix(b.Text, "\n"), "\n")
 }

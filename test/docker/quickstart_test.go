@@ -29,7 +29,7 @@ func TestQuickStart(t *testing.T) {
 	b := readme.RunBlock(t, "TestQuickStart")
 	want := curlComment.FindStringSubmatch(b.Text)
 	if want == nil {
-		t.Fatalf("README.md %s: no curl line with a comment saying what it prints\n%s", b, b.Text)
+		t.Fatalf("%s: no curl line with a comment saying what it prints\n%s", b, b.Text)
 	}
 
 	dir := t.TempDir()
@@ -70,7 +70,7 @@ func TestQuickStart(t *testing.T) {
 		{"docker logs web\n", "docker logs " + ctr + "\n"},
 	} {
 		if n := strings.Count(script, r[0]); n != 1 {
-			t.Fatalf("README.md %s: %q occurs %d times, want once (the test rewrites it)\n%s", b, r[0], n, b.Text)
+			t.Fatalf("%s: %q occurs %d times, want once (the test rewrites it)\n%s", b, r[0], n, b.Text)
 		}
 		script = strings.Replace(script, r[0], r[1], 1)
 	}

@@ -39,6 +39,7 @@ const (
 
 // Block is one fenced code block.
 type Block struct {
+	File string // the Markdown file, relative to the module root ("" when parsed from text)
 	Line int    // 1-based line of the opening fence
 	Lang string // the fence's info string, first word ("sh", "yaml", "")
 	Kind Kind
@@ -48,6 +49,9 @@ type Block struct {
 
 func (b Block) String() string {
 	s := fmt.Sprintf("line %d: %s block, %s", b.Line, langName(b.Lang), b.Kind)
+	if b.File != "" {
+		s = b.File + ":" + s
+	}
 	if b.Arg != "" {
 		s += " " + b.Arg
 	}
@@ -142,15 +146,17 @@ func Ext(lang string) string {
 	return "." + lang
 }
 
-// Link is an in-page link, [text](#anchor), and the line it is on.
+// Link is a link, [text](#anchor) or [text](path#anchor), and the line it is on; Path is ""
+// for an in-page link.
 type Link struct {
 	Line   int
 	Anchor string
+	Path   string
 }
 
 var (
 	heading    = regexp.MustCompile(`^#{1,6} +(.*?) *$`)
-	pageLink   = regexp.MustCompile(`\]\(#([^)\s]+)\)`)
+	pageLink   = regexp.MustCompile(`\]\(([^)\s#]*)(?:#([^)\s]+))?\)`)
 	slugDelete = regexp.MustCompile(`[^\p{L}\p{N} _-]`)
 )
 
@@ -159,8 +165,9 @@ func Slug(title string) string {
 	return strings.ReplaceAll(slugDelete.ReplaceAllString(strings.ToLower(title), ""), " ", "-")
 }
 
-// Headings returns the anchors of text's headings (outside fenced blocks), and its in-page
-// links (outside fenced blocks too).
+// Headings returns the anchors of text's headings (outside fenced blocks), and its links
+// (outside fenced blocks too): in-page ones, and relative ones to a file of the repository
+// (a web address, http: or https:, is not returned).
 func Headings(text string) (map[string]bool, []Link) {
 	anchors := map[string]bool{}
 	var links []Link
@@ -183,7 +190,10 @@ func Headings(text string) (map[string]bool, []Link) {
 			anchors[Slug(m[1])] = true
 		}
 		for _, m := range pageLink.FindAllStringSubmatch(line, -1) {
-			links = append(links, Link{n + 1, m[1]})
+			if strings.Contains(m[1], ":") || m[1] == "" && m[2] == "" {
+				continue
+			}
+			links = append(links, Link{n + 1, m[2], m[1]})
 		}
 	}
 	return anchors, links

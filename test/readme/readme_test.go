@@ -64,56 +64,79 @@ func firstDifference(block, file string) string {
 	return ""
 }
 
-// TestREADME: every marked block of README.md is its file verbatim, every json block
-// decodes, every run: block names a test that exists, and no block is unchecked (each one
-// listed, and with IGNITY_README_EXTRACT=DIR written to DIR as L<line><ext>).
+// TestREADME: every marked block of README.md and of the pages of docs/ is its file
+// verbatim, every json block decodes, every run: block names a test that exists, and no
+// block is unchecked (each one listed, and with IGNITY_README_EXTRACT=DIR written to DIR as
+// FILE-L<line><ext>, FILE the page's path with '/' as '_').
 func TestREADME(t *testing.T) {
 	mod, err := harness.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := os.ReadFile(filepath.Join(mod, "README.md"))
+	files, err := Files(mod)
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks, problems := Parse(string(text))
-	if len(blocks) == 0 {
-		t.Fatal("README.md: no fenced blocks found")
+	if len(files) < 2 {
+		t.Fatalf("Files(%s) = %v: want README.md and the pages of docs/", mod, files)
 	}
-	problems = append(problems, check(mod, blocks, true)...)
 	names, err := testNames(mod)
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems = append(problems, checkRunNames(blocks, names)...)
-	for _, p := range problems {
-		t.Errorf("README.md %s", p)
+	var all []Block
+	for _, f := range files {
+		text, err := os.ReadFile(filepath.Join(mod, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks, problems := Parse(string(text))
+		for i := range blocks {
+			blocks[i].File = f
+		}
+		problems = append(problems, check(mod, blocks, true)...)
+		problems = append(problems, checkRunNames(blocks, names)...)
+		for _, p := range problems {
+			if !strings.HasPrefix(p, f+":") {
+				p = f + " " + p
+			}
+			t.Errorf("%s", p)
+		}
+		all = append(all, blocks...)
+	}
+	if len(all) == 0 {
+		t.Fatal("README.md and docs/: no fenced blocks found")
 	}
 	counts := map[Kind]int{}
 	dir := os.Getenv("IGNITY_README_EXTRACT")
-	for _, b := range blocks {
+	for _, b := range all {
 		counts[b.Kind]++
 		if b.Kind != Unchecked {
 			continue
 		}
-		t.Logf("README.md %s", b)
+		t.Logf("%s", b)
 		if dir != "" {
-			name := filepath.Join(dir, fmt.Sprintf("L%d%s", b.Line, Ext(b.Lang)))
+			name := filepath.Join(dir, fmt.Sprintf("%s-L%d%s", strings.ReplaceAll(b.File, "/", "_"), b.Line, Ext(b.Lang)))
 			if err := os.WriteFile(name, []byte(b.Text), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	t.Logf("README.md: %d blocks: %d example, %d output, %d exempt, %d run, %d yaml, %d json, %d unchecked",
-		len(blocks), counts[Example], counts[Output], counts[Exempt], counts[Run], counts[YAML], counts[JSON], counts[Unchecked])
-	// The examples the README promises to include.
-	for _, f := range []string{"examples/nginx-php/Dockerfile", "examples/compose/docker-compose.yml", "examples/kubernetes/deployment.yaml"} {
+	t.Logf("%d files, %d blocks: %d example, %d output, %d exempt, %d run, %d yaml, %d json, %d unchecked",
+		len(files), len(all), counts[Example], counts[Output], counts[Exempt], counts[Run], counts[YAML], counts[JSON], counts[Unchecked])
+	// The examples the documentation promises to include, and where.
+	for f, page := range map[string]string{
+		"examples/hello/Dockerfile":           "README.md",
+		"examples/nginx-php/Dockerfile":       "docs/tutorial.md",
+		"examples/compose/docker-compose.yml": "docs/howto/compose.md",
+		"examples/kubernetes/deployment.yaml": "docs/howto/kubernetes.md",
+	} {
 		found := false
-		for _, b := range blocks {
-			found = found || (b.Kind == Example && b.Arg == f)
+		for _, b := range all {
+			found = found || (b.File == page && b.Kind == Example && b.Arg == f)
 		}
 		if !found {
-			t.Errorf("README.md does not include %s (<!-- example: %s --> before a fenced block)", f, f)
+			t.Errorf("%s does not include %s (<!-- example: %s --> before a fenced block)", page, f, f)
 		}
 	}
 }
@@ -163,27 +186,127 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// TestREADMELinks: every in-page link of README.md names one of its headings, and the
-// headings the user guide promises are there, spelt exactly.
+// TestREADMELinks: every link of README.md and of docs/ names a file of the repository, and a
+// heading of its page when it has an #anchor (in the page itself, or in the .md file it
+// names); and the headings the documentation promises are there, spelt exactly, on their pages.
 func TestREADMELinks(t *testing.T) {
 	mod, err := harness.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := os.ReadFile(filepath.Join(mod, "README.md"))
+	files, err := Files(mod)
 	if err != nil {
 		t.Fatal(err)
 	}
-	anchors, links := Headings(string(text))
-	for _, l := range links {
-		if !anchors[l.Anchor] {
-			t.Errorf("README.md:%d: link to #%s: no heading has that anchor", l.Line, l.Anchor)
+	texts := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(mod, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[f] = string(b)
+	}
+	for _, f := range files {
+		for _, p := range checkLinks(mod, f, texts) {
+			t.Error(p)
 		}
 	}
-	for _, h := range []string{"## Quick start", "## Kubernetes", "## Migrating from s6-overlay", "## Troubleshooting"} {
-		if !strings.Contains("\n"+string(text), "\n"+h+"\n") {
-			t.Errorf("README.md: no heading %q", h)
+	for page, hs := range map[string][]string{
+		"README.md":                        {"## Get the tarball", "## A first image", "## Where next"},
+		"docs/tutorial.md":                 {"## Quick start"},
+		"docs/howto/kubernetes.md":         {"## Kubernetes"},
+		"docs/howto/migrate-s6-overlay.md": {"## Migrating from s6-overlay", "### What real images do"},
+		"docs/howto/troubleshooting.md":    {"## Troubleshooting"},
+	} {
+		for _, h := range hs {
+			if !strings.Contains("\n"+texts[page], "\n"+h+"\n") {
+				t.Errorf("%s: no heading %q", page, h)
+			}
 		}
+	}
+}
+
+// checkLinks returns the broken links of the page f of texts (pages by their path from the
+// module root mod): a file that does not exist, an anchor no heading of its page has.
+func checkLinks(mod, f string, texts map[string]string) []string {
+	var problems []string
+	_, links := Headings(texts[f])
+	for _, l := range links {
+		page := f
+		if l.Path != "" {
+			page = filepath.ToSlash(filepath.Join(filepath.Dir(f), l.Path))
+			if strings.HasPrefix(page, "../") || filepath.IsAbs(l.Path) {
+				problems = append(problems, fmt.Sprintf("%s:%d: link to %s: outside the repository", f, l.Line, l.Path))
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(mod, page)); err != nil {
+				problems = append(problems, fmt.Sprintf("%s:%d: link to %s: %v", f, l.Line, l.Path, err))
+				continue
+			}
+		}
+		if l.Anchor == "" {
+			continue
+		}
+		text, ok := texts[page]
+		if !ok {
+			b, err := os.ReadFile(filepath.Join(mod, page))
+			if err != nil || !strings.HasSuffix(page, ".md") {
+				problems = append(problems, fmt.Sprintf("%s:%d: link to %s#%s: an anchor in a file that is not a Markdown page", f, l.Line, l.Path, l.Anchor))
+				continue
+			}
+			text = string(b)
+		}
+		if anchors, _ := Headings(text); !anchors[l.Anchor] {
+			problems = append(problems, fmt.Sprintf("%s:%d: link to %s#%s: no heading of %s has that anchor", f, l.Line, l.Path, l.Anchor, page))
+		}
+	}
+	return problems
+}
+
+// TestLinks: the link checker on small pages beside real files.
+func TestLinks(t *testing.T) {
+	mod := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(mod, "docs", "howto"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	texts := map[string]string{
+		"README.md":              "# Top\n## Where next\n",
+		"docs/howto/compose.md":  "# Compose\n## Stop bound\n",
+		"docs/reference/knob.md": "# Knobs\n",
+	}
+	for f, text := range texts {
+		if err := os.MkdirAll(filepath.Join(mod, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(mod, f), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct{ name, page, want string }{
+		{"in-page", "see [it](#top)", ""},
+		{"in-page missing", "see [it](#nowhere)", "no heading of README.md"},
+		{"other page", "see [it](docs/howto/compose.md#stop-bound)", ""},
+		{"other page, bad anchor", "see [it](docs/howto/compose.md#stop)", "no heading of docs/howto/compose.md"},
+		{"missing page", "see [it](docs/howto/gone.md)", "no such file"},
+		{"outside", "see [it](../etc/passwd)", "outside the repository"},
+		{"web", "see [it](https://example.org/x#y)", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pages := map[string]string{}
+			for k, v := range texts {
+				pages[k] = v
+			}
+			pages["README.md"] += tt.page + "\n"
+			got := strings.Join(checkLinks(mod, "README.md", pages), "\n")
+			if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
+				t.Fatalf("problems %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// A link from a page of docs/ resolves from its own directory.
+	pages := map[string]string{"docs/howto/compose.md": texts["docs/howto/compose.md"] + "[k](../reference/knob.md#knobs) [r](../../README.md#where-next)\n", "README.md": texts["README.md"]}
+	if got := checkLinks(mod, "docs/howto/compose.md", pages); len(got) != 0 {
+		t.Errorf("relative links from docs/howto: %q", got)
 	}
 }
 
@@ -199,7 +322,7 @@ func TestSlug(t *testing.T) {
 		}
 	}
 	anchors, links := Headings("# A b\n```\n# not a heading\n[x](#inside)\n```\nsee [it](#a-b)\n")
-	if !anchors["a-b"] || anchors["not-a-heading"] || len(links) != 1 || links[0] != (Link{6, "a-b"}) {
+	if !anchors["a-b"] || anchors["not-a-heading"] || len(links) != 1 || links[0] != (Link{6, "a-b", ""}) {
 		t.Errorf("Headings = %v, %v", anchors, links)
 	}
 }

@@ -29,27 +29,58 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// File reads README.md at the module root and returns its blocks; it fails t when the README
-// cannot be read or its markers have problems.
+// Files lists the Markdown files whose blocks are checked, relative to the module root mod:
+// README.md, HACKING.md, then every .md file under docs/, in name order.
+func Files(mod string) ([]string, error) {
+	files := []string{"README.md", "HACKING.md"}
+	err := filepath.WalkDir(filepath.Join(mod, "docs"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".md") {
+			rel, err := filepath.Rel(mod, p)
+			if err != nil {
+				return err
+			}
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return files, err
+}
+
+// File reads README.md and the pages of docs/ at the module root and returns their blocks,
+// each naming its file; it fails t when one cannot be read or its markers have problems.
 func File(t testing.TB) []Block {
 	t.Helper()
 	mod, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := os.ReadFile(filepath.Join(mod, "README.md"))
+	files, err := Files(mod)
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks, problems := Parse(string(text))
-	if len(problems) > 0 {
-		t.Fatalf("README.md: %s", strings.Join(problems, "; "))
+	var all []Block
+	for _, f := range files {
+		text, err := os.ReadFile(filepath.Join(mod, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks, problems := Parse(string(text))
+		if len(problems) > 0 {
+			t.Fatalf("%s: %s", f, strings.Join(problems, "; "))
+		}
+		for i := range blocks {
+			blocks[i].File = f
+		}
+		all = append(all, blocks...)
 	}
-	return blocks
+	return all
 }
 
-// RunBlocks returns the README's blocks marked <!-- run: name -->, in their order, so that
-// the test called name runs the README's own text rather than a copy of it. It fails t when
+// RunBlocks returns the blocks of README.md and docs/ marked <!-- run: name -->, in their
+// order, so that the test called name runs the documentation's own text rather than a copy. It fails t when
 // there is none: a test that runs README text must find it.
 func RunBlocks(t testing.TB, name string) []Block {
 	t.Helper()
@@ -60,7 +91,7 @@ func RunBlocks(t testing.TB, name string) []Block {
 		}
 	}
 	if len(out) == 0 {
-		t.Fatalf("README.md has no block marked <!-- run: %s -->", name)
+		t.Fatalf("neither README.md nor docs/ has a block marked <!-- run: %s -->", name)
 	}
 	return out
 }
@@ -70,7 +101,7 @@ func RunBlock(t testing.TB, name string) Block {
 	t.Helper()
 	bs := RunBlocks(t, name)
 	if len(bs) != 1 {
-		t.Fatalf("README.md has %d blocks marked <!-- run: %s -->, want one", len(bs), name)
+		t.Fatalf("README.md and docs/ have %d blocks marked <!-- run: %s -->, want one", len(bs), name)
 	}
 	return bs[0]
 }
