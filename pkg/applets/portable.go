@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/perms"
 )
 
 // Portable is one of s6-portable-utils' programs.
@@ -70,17 +71,7 @@ func octal(s string) (os.FileMode, bool) {
 	if err != nil || n > 0o7777 {
 		return 0, false
 	}
-	m := os.FileMode(n & 0o777)
-	if n&0o4000 != 0 {
-		m |= os.ModeSetuid
-	}
-	if n&0o2000 != 0 {
-		m |= os.ModeSetgid
-	}
-	if n&0o1000 != 0 {
-		m |= os.ModeSticky
-	}
-	return m, true
+	return perms.FileMode(uint32(n)), true
 }
 
 func s6Mkdir(p Portable, args []string, _ io.Reader, stdout, stderr io.Writer) error {

@@ -523,7 +523,7 @@ func (f *Fixer) chmod(w *walk, dirfd int, name, p string, st *unix.Stat_t, chown
 	if st.Mode&0o7777 == want && !(chowned && want&0o6000 != 0) {
 		return
 	}
-	c := Change{Op: OpChmod, Path: p, Mode: fileMode(want)}
+	c := Change{Op: OpChmod, Path: p, Mode: FileMode(want)}
 	if f.Change != nil {
 		f.Change(c)
 	}

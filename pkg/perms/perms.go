@@ -334,12 +334,12 @@ func parseMode(s string) (os.FileMode, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return fileMode(uint32(n)), true
+	return FileMode(uint32(n)), true
 }
 
-// fileMode converts Unix mode bits (07777) to an os.FileMode, whose
+// FileMode converts Unix mode bits (07777) to an os.FileMode, whose
 // setuid, setgid and sticky bits live elsewhere.
-func fileMode(m uint32) os.FileMode {
+func FileMode(m uint32) os.FileMode {
 	fm := os.FileMode(m & 0o777)
 	if m&0o4000 != 0 {
 		fm |= os.ModeSetuid
