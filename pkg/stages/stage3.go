@@ -176,8 +176,9 @@ func (d *stage3) stopServices() error {
 	quit := d.reason == "SIGQUIT"
 	groups := d.stopOrder()
 	d.log.Info("finalize", "Waiting for services")
-	// Each service is told down (d), and its supervisor to exit (x) only
-	// once the service is really down, its finish done: after an x,
+	// A service with a finish of its own is told down (d), and its
+	// supervisor to exit (x) only once it is really down, its finish done
+	// (the others are told both at once): after an x,
 	// s6-supervise runs the last finish with stdout on /dev/null, and a
 	// stopping service's last words are the ones an operator needs.
 	// Checked after every reap, and every finishPoll while a finish runs
@@ -219,9 +220,9 @@ func (d *stage3) stopServices() error {
 		}
 	}
 	tell := func(g []svc.Service) {
-		down, loggers := tellDown(g, quit)
+		down, fifos := tellDown(g, quit)
 		finishing = append(finishing, down...)
-		left = append(left, loggers...)
+		left = append(left, fifos...)
 	}
 	// Dependents first: each group once the one before is down, all
 	// within the one IGNITY_SERVICES_GRACETIME; at the deadline, what is
@@ -447,14 +448,22 @@ func (d *stage3) stopOrder() [][]svc.Service {
 }
 
 // tellDown tells the s6-supervise of each service of list to bring its
-// service down (s6-svc -d; stopServices tells it to exit once its finish
-// is done), and returns the services told and the loggers' control FIFOs
-// to watch. A logger is only told to exit once its service is down, so it
+// service down: with a finish of the service's own, down only (s6-svc -d;
+// stopServices tells it to exit once that finish is done), else down and
+// exit (-dx). It returns the services told down only, and the control
+// FIFOs to watch. A logger is only told to exit once its service is down, so it
 // drains the pipe and loses no line; on SIGQUIT it is stopped too, as s6
 // does.
-func tellDown(list []svc.Service, quit bool) (down []svc.Service, loggers []string) {
+func tellDown(list []svc.Service, quit bool) (down []svc.Service, fifos []string) {
 	for _, s := range list {
-		if svc.Send(svc.Control(s.Dir), "d") == nil {
+		fifo := svc.Control(s.Dir)
+		if _, err := os.Lstat(filepath.Join(s.Dir, svc.FinishUser)); err != nil {
+			// No finish of the service's own: nothing to say that s6's
+			// /dev/null would lose, so down and exit at once.
+			if svc.Send(fifo, "dx") == nil {
+				fifos = append(fifos, fifo)
+			}
+		} else if svc.Send(fifo, "d") == nil {
 			down = append(down, s)
 		}
 		if s.Logged {
@@ -464,11 +473,11 @@ func tellDown(list []svc.Service, quit bool) (down []svc.Service, loggers []stri
 			}
 			logFifo := svc.Control(filepath.Join(s.Dir, "log"))
 			if svc.Send(logFifo, cmd) == nil {
-				loggers = append(loggers, logFifo)
+				fifos = append(fifos, logFifo)
 			}
 		}
 	}
-	return down, loggers
+	return down, fifos
 }
 
 // listening returns the fifos that still have a reader.
