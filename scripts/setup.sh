@@ -5,8 +5,9 @@
 set -eu
 
 # qemu-user-static runs the aarch64 release's boot test (test/aarch64); docker-compose (v1)
-# the Compose example's test (test/docker); tini and dumb-init are task bench's references.
-packages="debootstrap busybox-static tini dumb-init gnuplot-nox pigz ca-certificates qemu-user-static docker-compose"
+# the Compose example's test (test/docker); tini and dumb-init are task bench's references,
+# GNU time its measure of a child's peak RSS.
+packages="debootstrap busybox-static tini dumb-init gnuplot-nox pigz ca-certificates qemu-user-static docker-compose time"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
