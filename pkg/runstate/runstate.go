@@ -194,6 +194,9 @@ func (s State) Config() (config.Config, error) {
 // runs and has not got its stop signal yet, gets it now: it may take the
 // longest to exit.
 func (s State) RequestShutdown(reason string) error {
+	if g, ok := s.CmdGroup(); ok {
+		awaitExec(g)
+	}
 	first := true
 	var pgid int
 	recErr := s.update(func(r *record) {
@@ -303,6 +306,33 @@ func (s State) CmdStarted(pgid int) error {
 	return nil
 }
 
+// awaitExec waits, a second at the most, while the CMD's group leader
+// pgid is still cmd-start, this binary before it execs the CMD: a signal
+// sent to it then may be lost (see CmdStopSent), so the stop signal is
+// sent once the CMD runs. Where /proc cannot tell, it does not wait.
+func awaitExec(pgid int) {
+	self, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return
+	}
+	leader := "/proc/" + strconv.Itoa(pgid) + "/exe"
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+		if exe, err := os.Readlink(leader); err != nil || exe != self {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// CmdStopSent reports whether the CMD's group got its stop signal: the
+// once-flag was taken. cmd-start asks it just before it execs the CMD: a
+// stop signal sent to its group before then reached cmd-start, whose Go
+// runtime may handle it on another thread that the exec ends, losing it.
+func (s State) CmdStopSent() bool {
+	r, err := s.load()
+	return err == nil && r.cmd != 0 && r.stopped
+}
+
 // CmdGroup is the CMD's process group while it runs.
 func (s State) CmdGroup() (int, bool) {
 	r, err := s.load()
@@ -316,6 +346,9 @@ func (s State) CmdGroup() (int, bool) {
 // be stopped, when a CMD runs and has not got it yet: the once-flag of
 // the record makes this the one stop signal it gets, whoever asks first.
 func (s State) StopCmd() error {
+	if g, ok := s.CmdGroup(); ok {
+		awaitExec(g)
+	}
 	pgid := 0
 	if err := s.update(func(r *record) { pgid = takeCmdStop(r) }); err != nil {
 		return fmt.Errorf("stop the CMD: %w", err)

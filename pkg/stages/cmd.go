@@ -87,11 +87,30 @@ func CmdStart(sys container.System, args []string) int {
 	if err := foregroundGroup(); err != nil {
 		log.Error(fmt.Errorf("cmd: make its group the terminal's foreground group: %w", err))
 	}
-	if err := sys.State().CmdStarted(os.Getpid()); err != nil {
+	st := sys.State()
+	if err := st.CmdStarted(os.Getpid()); err != nil {
 		log.Error(fmt.Errorf("cmd: %w", err))
 		return container.ExitSystem
 	}
-	err := proc.Exec(cmd, os.Environ(), sys.Exec)
+	// A stop signal sent to the group before the exec may be lost (see
+	// CmdStopSent): the CMD then does not start, and ends as that signal
+	// would have ended it.
+	stopped := false
+	exec := func(path string, argv, env []string) error {
+		if st.CmdStopSent() {
+			stopped = true
+			return errStoppedBeforeExec
+		}
+		return sys.Exec(path, argv, env)
+	}
+	err := proc.Exec(cmd, os.Environ(), exec)
+	if stopped {
+		sig := unix.SIGTERM
+		if cfg, cerr := st.Config(); cerr == nil && cfg.CmdStopSignal != 0 {
+			sig = cfg.CmdStopSignal
+		}
+		return 128 + int(sig)
+	}
 	log.Error(fmt.Errorf("cmd: %w", err))
 	var e *proc.ExecError
 	if errors.As(err, &e) {
@@ -99,6 +118,9 @@ func CmdStart(sys container.System, args []string) int {
 	}
 	return 126
 }
+
+// errStoppedBeforeExec: the shutdown's stop signal came before the CMD's exec.
+var errStoppedBeforeExec = errors.New("stopped before the exec")
 
 // foregroundGroup makes this process's group the foreground group of the
 // terminal on stdin, if it is one. Asked from a background group, the
