@@ -181,8 +181,9 @@ func measureFootprint(root int, cmd, ignity fileID) (footprint, error) {
 		if id == ignity {
 			f.goProcs++
 		}
-		// A supervisor's children are its service (or logger).
-		if excluded[p.ppid] || supervisor[p.ppid] || id == cmd {
+		// A supervisor's children are its service (or logger), unless it
+		// runs ignity's binary: the log prefixer, ignity's own service.
+		if excluded[p.ppid] || (supervisor[p.ppid] && id != ignity) || id == cmd {
 			excluded[p.pid] = true
 			continue
 		}
