@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ignity/ignity/internal/harness"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
@@ -79,7 +80,7 @@ func newFinishService(t *testing.T, wantUp bool, knobs []string, files ...string
 	if err := f.sys.State().WriteBoot(runstate.Boot{Svscan: f.svscan.Process.Pid, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
 		t.Fatal(err)
 	}
-	f.control = fifoReader(t, svc.ScanControl(l.Scandir()))
+	f.control = harness.FIFOReader(t, svc.ScanControl(l.Scandir()))
 	t.Chdir(f.dir)
 	return f
 }
@@ -291,27 +292,5 @@ func TestSchedule(t *testing.T) {
 				t.Errorf("schedule(%d, %v) = %d, %v; want %d, %v", tt.short, tt.lived, short, wait, tt.wantShort, tt.wantWait)
 			}
 		})
-	}
-}
-
-// fifoReader makes the FIFO p with a reader, as a supervisor's control
-// FIFO has one, and returns a function that reads what was written so far.
-func fifoReader(t *testing.T, p string) func() string {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mkfifo(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return func() string {
-		b := make([]byte, 512)
-		n, _ := unix.Read(fd, b)
-		return string(b[:max(n, 0)])
 	}
 }

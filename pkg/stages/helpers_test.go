@@ -201,28 +201,6 @@ func (w *world) wantLog(t *testing.T, lines ...string) {
 	}
 }
 
-// fifoReader makes the FIFO p with a reader, as a supervisor's control
-// FIFO has one, and returns a function that reads what was written so far.
-func fifoReader(t *testing.T, p string) func() string {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mkfifo(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return func() string {
-		b := make([]byte, 512)
-		n, _ := unix.Read(fd, b)
-		return string(b[:max(n, 0)])
-	}
-}
-
 // readyPipe is s6-svscan's ready pipe, read end, with ready written when
 // the fake s6-svscan is to be ready.
 func readyPipe(t *testing.T, ready bool) *os.File {

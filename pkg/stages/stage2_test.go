@@ -30,7 +30,7 @@ func booted(t *testing.T, w *world, knobs ...string) (ready *os.File, scan func(
 	if err := w.State().WriteBoot(runstate.Boot{Svscan: fakeSvscan, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
 		t.Fatal(err)
 	}
-	raw := fifoReader(t, filepath.Join(w.sys.Layout.SvscanDir(), "control"))
+	raw := harness.FIFOReader(t, filepath.Join(w.sys.Layout.SvscanDir(), "control"))
 	w.svscan = raw
 	scan = func() string {
 		s := raw()
@@ -256,7 +256,7 @@ func TestWaitServices(t *testing.T) {
 			// status file, behind a symlink, which the copy into the
 			// scandir keeps (it skips FIFOs).
 			w.file(t, "/fake/supervise/status", "", 0o644)
-			fifoReader(t, w.host("/fake/supervise/control"))
+			harness.FIFOReader(t, w.host("/fake/supervise/control"))
 			if err := os.Symlink(w.host("/fake/supervise"), w.host("/etc/ignity/services/db/supervise")); err != nil {
 				t.Fatal(err)
 			}
