@@ -81,6 +81,9 @@ func (b *Start) Run() error {
 		// does once its bundles are.
 		o.awaited[u.Name] = u.Type == services.Longrun
 	}
+	if err := b.supervised(); err != nil {
+		return err
+	}
 	for _, u := range b.Plan.Units {
 		go o.run(u)
 	}
@@ -113,6 +116,29 @@ func (b *Start) Run() error {
 		}
 		return err
 	}
+}
+
+// supervised waits until an s6-supervise watches every longrun of the
+// scandir, before any unit runs: as under s6-overlay, whose supervisors
+// all run before the first oneshot, a oneshot's s6-svc on a held longrun
+// finds its supervise/ directory (s6-svscan starts them on the scan
+// request, which returns before they have made it).
+func (b *Start) supervised() error {
+	var dirs []string
+	for _, u := range b.Plan.Units {
+		dir := filepath.Join(b.Sys.Layout.Scandir(), u.Name)
+		if u.Type == services.Longrun && present(dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	deadline := time.Now().Add(100 * 365 * 24 * time.Hour)
+	if b.Cfg.ReadyMax > 0 {
+		deadline = time.Now().Add(b.Cfg.ReadyMax)
+	}
+	if left := svc.WaitSupervised(dirs, deadline); len(left) > 0 {
+		return fmt.Errorf("services not supervised within IGNITY_SERVICES_READY_MAXTIME=%d ms: %s", b.Cfg.ReadyMax.Milliseconds(), strings.Join(left, ", "))
+	}
+	return nil
 }
 
 // order is one ordered start.
