@@ -13,10 +13,12 @@ import (
 // steady state, with one service, one finalize script and a CMD: the
 // figure the README's Shutdown section gives, measured with docker update
 // --pids-limit (IGNITY_TEST_SPARE_PIDS=N go test -run
-// TestStopUnderPidsLimit): + 8 passed every run; + 6 failed (the normal
+// TestStopUnderPidsLimit): + 10 passed every run, + 8 all but one of
+// several (stage3 found 4 spare at its start once, under load); + 6 failed (the normal
 // stop's Go runtime aborted with newosproc) before stage3's threshold
-// (early.StopPathPids) sent everything below + 8 to the degraded stop.
-const stopSparePids = 8
+// (early.StopPathPids) sent everything below + 8 to the degraded stop,
+// and + 8 sometimes.
+const stopSparePids = 10
 
 // pidsFixture: one service that records its SIGTERM, one finalize script.
 var pidsFixture = fixture{
