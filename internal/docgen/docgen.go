@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ignity/ignity/internal/modroot"
 	"github.com/ignity/ignity/pkg/config"
 )
 
@@ -117,7 +118,7 @@ func orDash(s string) string {
 // writes the page instead.
 func Check(t testing.TB, page, content string) {
 	t.Helper()
-	mod, err := moduleRoot()
+	mod, err := modroot.Find()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,20 +163,4 @@ func firstDifference(got, want string) string {
 		}
 	}
 	return ""
-}
-
-// moduleRoot is the directory of the nearest go.mod above the working directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for ; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("module root: no go.mod above the working directory")
-		}
-	}
 }

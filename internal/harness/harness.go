@@ -36,6 +36,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ignity/ignity/internal/modroot"
 )
 
 // Base names a base root filesystem kind built by scripts/mkrootfs.sh.
@@ -196,24 +198,9 @@ func tarballArch() string {
 	return runtime.GOARCH
 }
 
-// ModuleRoot walks up from the working directory (a package directory under
-// go test) to the directory holding go.mod.
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+// ModuleRoot is the module's root directory, the one holding go.mod
+// (see package modroot).
+func ModuleRoot() (string, error) { return modroot.Find() }
 
 // PollUntil calls cond every few milliseconds until it returns true, and fails
 // the test naming what was awaited if that takes longer than d.

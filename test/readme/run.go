@@ -8,26 +8,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ignity/ignity/internal/modroot"
 )
 
 // This file stays stdlib-only, as the rest of the package: examples/kubernetes, a module of its
 // own, imports it.
-
-// moduleRoot is the directory of the nearest go.mod above the working directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for ; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-	}
-}
 
 // Files lists the Markdown files whose blocks are checked, relative to the module root mod:
 // README.md, HACKING.md, then every .md file under docs/, in name order.
@@ -53,7 +39,7 @@ func Files(mod string) ([]string, error) {
 // each naming its file; it fails t when one cannot be read or its markers have problems.
 func File(t testing.TB) []Block {
 	t.Helper()
-	mod, err := moduleRoot()
+	mod, err := modroot.Find()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/internal/harness"
+	"github.com/ignity/ignity/internal/modroot"
 )
 
 func TestMain(m *testing.M) {
@@ -46,23 +47,14 @@ const libDir = "usr/lib/ignity/lib/"
 
 // ---- finding and reading the tarball ----
 
-// moduleRoot walks up from the working directory to the directory holding go.mod.
+// moduleRoot is the module's root directory; it fails t when there is none.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := modroot.Find()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return dir
 }
 
 // arch is one architecture ignity is released for.
