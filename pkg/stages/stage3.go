@@ -18,6 +18,7 @@ import (
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/signals"
 	earlysig "github.com/ignity/ignity/pkg/stages/early"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
@@ -97,8 +98,7 @@ func (d *stage3) catchSignals() error {
 	if sigs == nil {
 		sigs = make(chan os.Signal, 1)
 	}
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGHUP, unix.SIGABRT,
-		unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
+	signal.Notify(sigs, signals.All()...)
 	d.reaper = proc.NewReaper()
 	return nil
 }
