@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
-	"github.com/ignity/ignity/pkg/svc"
 	"github.com/kballard/go-shellquote"
 	"golang.org/x/sys/unix"
 )
@@ -171,100 +169,4 @@ const ReasonWaiterLost = "cmd waiter died"
 func cmdExited(st runstate.State, log *console.Logger, cmd []string, status int) error {
 	log.Info("cmd", "%s exited %d", shellquote.Join(cmd...), status)
 	return st.CmdExited(status)
-}
-
-// handlers maps s6-svscan's control file names to what they do. These
-// are all the signals s6-svscan lets an init divert (.s6-svscan/SIG*);
-// CHLD, ALRM and ABRT have fixed reactions, and the kernel drops every
-// other signal sent to a PID namespace's init (see the README's signal
-// table).
-var handlers = map[string]func(sys container.System, name string) int{
-	"SIGTERM": Shutdown, "SIGINT": Interrupt, "SIGQUIT": Interrupt,
-	"SIGHUP": Forward, "SIGUSR1": Forward, "SIGUSR2": Forward, "SIGWINCH": Forward, "SIGPWR": Forward,
-	"finish": func(sys container.System, _ string) int { return Stage3(sys) },
-	"crash":  func(sys container.System, _ string) int { return Stage3(sys) },
-}
-
-// Handler returns the handler s6-svscan runs as argv0 (".s6-svscan/NAME",
-// relative to the scandir), or nil when argv0 is not one.
-func Handler(argv0 string) func(sys container.System) int {
-	if filepath.Base(filepath.Dir(argv0)) != ".s6-svscan" {
-		return nil
-	}
-	name := filepath.Base(argv0)
-	h, ok := handlers[name]
-	if !ok {
-		return nil
-	}
-	return func(sys container.System) int { return h(sys, name) }
-}
-
-// Shutdown is s6-svscan's SIGTERM, SIGINT and SIGQUIT handler: it asks
-// for the shutdown, with the signal's name as the reason (SIGQUIT stops
-// the loggers at once too).
-func Shutdown(sys container.System, name string) int {
-	if err := sys.State().RequestShutdown(name); err != nil {
-		console.To(sys.Stderr, 1).Error(fmt.Errorf("%s: %w", name, err))
-		return container.ExitSystem
-	}
-	return 0
-}
-
-// Interrupt is s6-svscan's SIGINT and SIGQUIT handler. While a CMD
-// runs, the signal goes to its process group, as tini forwards it (Ctrl-C
-// through docker's sig-proxy, a JVM's thread dump): the CMD's exit then
-// stops the container, as any CMD exit does. It starts the shutdown
-// instead when no CMD runs, when it is the image's stop signal
-// (IGNITY_CMD_STOP_SIGNAL: docker stop sends STOPSIGNAL to PID 1), or
-// with IGNITY_CMD_RECEIVE_SIGNALS=0 (s6-overlay's default).
-func Interrupt(sys container.System, name string) int {
-	st := sys.State()
-	pgid, running := st.CmdGroup()
-	if !running {
-		return Shutdown(sys, name)
-	}
-	sig := unix.SignalNum(name)
-	cfg, err := st.Config()
-	if err != nil || !cfg.CmdReceiveSignals || cfg.CmdStopSignal == sig {
-		return Shutdown(sys, name)
-	}
-	if err := st.SignalCmd(pgid, sig); err != nil {
-		console.To(sys.Stderr, 1).Error(fmt.Errorf("%s: %w", name, err))
-		return container.ExitSystem
-	}
-	return 0
-}
-
-// Forward is s6-svscan's handler for SIGHUP, SIGUSR1, SIGUSR2, SIGPWR and
-// SIGWINCH: while a CMD runs they go to its process group, once and
-// unchanged, as tini and dumb-init forward them; otherwise SIGHUP keeps
-// s6's meaning, rescan, and the others are dropped.
-func Forward(sys container.System, name string) int {
-	st := sys.State()
-	log := console.To(sys.Stderr, 1)
-	sig := unix.SignalNum(name)
-	var err error
-	pgid, running := st.CmdGroup()
-	switch {
-	case running:
-		err = st.SignalCmd(pgid, sig)
-	case sig == unix.SIGHUP:
-		err = svc.Send(svc.ScanControl(sys.Layout.Scandir()), "an")
-	}
-	if err != nil {
-		log.Error(fmt.Errorf("%s: %w", name, err))
-		return container.ExitSystem
-	}
-	if !running {
-		// Said at IGNITY_VERBOSITY=2 only: reading the knobs costs a file.
-		if cfg, cerr := st.Config(); cerr == nil {
-			log.SetLevel(cfg.Verbosity)
-		}
-		what := "dropped"
-		if sig == unix.SIGHUP {
-			what = "rescanning the services"
-		}
-		log.Debug("signal", "%s with no CMD running: %s", name, what)
-	}
-	return 0
 }

@@ -273,8 +273,8 @@ func (b *stage1) stopBound() error {
 }
 
 // seedScandir installs s6-svscan's control files as links to this binary,
-// which recognizes them by name (see Handler): the diverted signals'
-// handlers (signals.Diverted), and
+// which recognizes them by name (package sighandler, and cmd/ignity-init
+// for stage3): the diverted signals' handlers (signals.Diverted), and
 // finish and crash, stage3. Symlinks rather than scripts: exec resolves
 // them to the binary's own filesystem, so they work when /run/ignity is a
 // noexec tmpfs (docker run --tmpfs's default), and cost one exec, no
