@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/ignity/ignity/pkg/applets"
+	"github.com/ignity/ignity/pkg/cmdrun"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
@@ -100,9 +101,9 @@ func table() []applet {
 			return logprefix.Main(dashdash(a), os.Stdout, os.Stderr)
 		}},
 		{name: "stage3", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.Stage3(sys())) }},
-		{name: "cmd-start", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.CmdStart(sys(), a)) }},
-		{name: "cmd-exit", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.CmdExit(sys(), a)) }},
-		{name: "cmd-lost", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.CmdLost(sys(), a)) }},
+		{name: "cmd-start", hidden: true, run: func(a []string) error { return applets.ExitCode(cmdrun.Start(sys(), a)) }},
+		{name: "cmd-exit", hidden: true, run: func(a []string) error { return applets.ExitCode(cmdrun.Exit(sys(), a)) }},
+		{name: "cmd-lost", hidden: true, run: func(a []string) error { return applets.ExitCode(cmdrun.Lost(sys(), a)) }},
 	}
 	for _, p := range applets.PortableUtils {
 		list = append(list, applet{name: p.Name, usage: p.Usage + ": s6-portable-utils' " + p.Name, run: func(a []string) error {

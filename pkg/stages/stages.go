@@ -12,8 +12,9 @@
 // s6-supervise runs for a service: finish, backoff, run wrapper),
 // pkg/container (what every program acts on), pkg/proc (running and
 // reaping programs). Beside them, run by the names the stages install:
-// pkg/sighandler (s6-svscan's signal handlers); pkg/signals is the signal
-// policy they all follow.
+// pkg/sighandler (s6-svscan's signal handlers) and pkg/cmdrun (the CMD's
+// applets around its waiter); pkg/signals is the signal policy they all
+// follow.
 package stages
 
 import (

@@ -1,4 +1,10 @@
-package stages
+// Package cmdrun is the CMD's own internal applets, which stage2's waiter
+// runs around it (see stage2's startCmd): cmd-start, the CMD's first
+// moments before its exec; cmd-exit, its status recorded as the
+// container's; cmd-lost, the container stopped when the waiter died
+// before that status was recorded. Each reads the configuration once, at
+// its entry.
+package cmdrun
 
 import (
 	"errors"
@@ -15,16 +21,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// CmdExit runs after the CMD, in the waiter's place, with its status in
-// execline's "?" as foreground sets it: the code, or 256+n for a death by
-// signal n (128+n in the log and the container's status). args are the
-// watcher's pid (see stage2's startCmd), "--" and the CMD. Once the status
-// is recorded the watcher is killed: it is this process's child, so its
-// pid cannot have been reused.
-func CmdExit(sys container.System, args []string) int {
-	st := sys.State()
+// Exit is cmd-exit. It runs after the CMD, in the waiter's place, with
+// its status in execline's "?" as foreground sets it: the code, or 256+n
+// for a death by signal n (128+n in the log and the container's status).
+// args are the watcher's pid (see stage2's startCmd), "--" and the CMD.
+// Once the status is recorded the watcher is killed: it is this process's
+// child, so its pid cannot have been reused.
+func Exit(sys container.System, args []string) int {
+	st, cfg, cerr := sys.State().Configured()
 	log := console.To(sys.Stderr, 1)
-	if cfg, err := st.Config(); err == nil {
+	if cerr == nil {
 		log.SetLevel(cfg.Verbosity)
 	}
 	watcher, cmd := pidAndCmd(args)
@@ -33,7 +39,7 @@ func CmdExit(sys container.System, args []string) int {
 		log.Error(fmt.Errorf("cmd-exit: %w", err))
 		status = container.ExitSystem
 	}
-	err = cmdExited(st, log, cmd, status)
+	err = exited(st, log, cmd, status)
 	if watcher > 0 {
 		sys.Kill(watcher, unix.SIGKILL)
 	}
@@ -44,7 +50,14 @@ func CmdExit(sys container.System, args []string) int {
 	return 0
 }
 
-// pidAndCmd splits "PID -- CMD..." (the internal applets' arguments).
+// exited logs the CMD's end and hands its status to runstate, which
+// records it as the container's and starts the shutdown.
+func exited(st runstate.State, log *console.Logger, cmd []string, status int) error {
+	log.Info("cmd", "%s exited %d", shellquote.Join(cmd...), status)
+	return st.CmdExited(status)
+}
+
+// pidAndCmd splits "PID -- CMD..." (the applets' arguments).
 func pidAndCmd(args []string) (int, []string) {
 	if len(args) == 0 {
 		return 0, nil
@@ -63,17 +76,19 @@ func dashdash(a []string) []string {
 	return a
 }
 
-// CmdStart is the CMD's first moments, forked by its waiter (see stage2's
-// startCmd), a transient process: it takes a process group of its own,
-// makes it the terminal's foreground group when stdin is a terminal (a
-// child in a new session could not take the terminal PID 1's session
-// owns), records the group, looks the CMD up in the PATH of its own
-// environment (the image's, as the init scripts left it) and execs it.
-// args are the waiter's end of the watcher's pipe, which the CMD must not
-// inherit, "--" and the CMD. It returns only when the CMD cannot run: 127
-// not found, 126 not executable, 111 when the group cannot be recorded.
-func CmdStart(sys container.System, args []string) int {
+// Start is cmd-start, the CMD's first moments, forked by its waiter (see
+// stage2's startCmd), a transient process: it takes a process group of
+// its own, makes it the terminal's foreground group when stdin is a
+// terminal (a child in a new session could not take the terminal PID 1's
+// session owns), records the group, looks the CMD up in the PATH of its
+// own environment (the image's, as the init scripts left it) and execs
+// it. args are the waiter's end of the watcher's pipe, which the CMD must
+// not inherit, "--" and the CMD. It returns only when the CMD cannot run:
+// 127 not found, 126 not executable, 111 when the group cannot be
+// recorded.
+func Start(sys container.System, args []string) int {
 	log := console.To(sys.Stderr, 1)
+	st, _, _ := sys.State().Configured()
 	fd, cmd := pidAndCmd(args)
 	if fd > 2 {
 		unix.CloseOnExec(fd)
@@ -85,7 +100,6 @@ func CmdStart(sys container.System, args []string) int {
 	if err := foregroundGroup(); err != nil {
 		log.Error(fmt.Errorf("cmd: make its group the terminal's foreground group: %w", err))
 	}
-	st := sys.State()
 	if err := st.CmdStarted(os.Getpid()); err != nil {
 		log.Error(fmt.Errorf("cmd: %w", err))
 		return container.ExitSystem
@@ -103,11 +117,7 @@ func CmdStart(sys container.System, args []string) int {
 	}
 	err := proc.Exec(cmd, os.Environ(), exec)
 	if stopped {
-		sig := unix.SIGTERM
-		if cfg, cerr := st.Config(); cerr == nil && cfg.CmdStopSignal != 0 {
-			sig = cfg.CmdStopSignal
-		}
-		return 128 + int(sig)
+		return 128 + int(st.CmdStopSignal())
 	}
 	log.Error(fmt.Errorf("cmd: %w", err))
 	var e *proc.ExecError
@@ -140,13 +150,14 @@ func foregroundGroup() error {
 	return unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, unix.Getpgrp())
 }
 
-// CmdLost is the watcher's last step: the waiter's end of its pipe closed.
-// When the CMD's status was recorded, nothing is wrong (cmd-exit kills
-// the watcher first, but may itself die first). Otherwise the waiter was
-// killed: nobody will see the CMD exit, so the container stops now, with
-// status 111, and says why. args are the waiter's pid, "--" and the CMD.
-func CmdLost(sys container.System, args []string) int {
-	st := sys.State()
+// Lost is cmd-lost, the watcher's last step: the waiter's end of its pipe
+// closed. When the CMD's status was recorded, nothing is wrong (cmd-exit
+// kills the watcher first, but may itself die first). Otherwise the
+// waiter was killed: nobody will see the CMD exit, so the container stops
+// now, with status 111, and says why. args are the waiter's pid, "--" and
+// the CMD.
+func Lost(sys container.System, args []string) int {
+	st, _, _ := sys.State().Configured()
 	if _, ok := st.ExitStatus(); ok {
 		return 0
 	}
@@ -163,10 +174,3 @@ func CmdLost(sys container.System, args []string) int {
 
 // ReasonWaiterLost is the shutdown reason when the CMD's waiter died.
 const ReasonWaiterLost = "cmd waiter died"
-
-// cmdExited logs the CMD's end and hands its status to runstate, which
-// records it as the container's and starts the shutdown.
-func cmdExited(st runstate.State, log *console.Logger, cmd []string, status int) error {
-	log.Info("cmd", "%s exited %d", shellquote.Join(cmd...), status)
-	return st.CmdExited(status)
-}
