@@ -20,10 +20,12 @@ import (
 	"strings"
 
 	"github.com/ignity/ignity/pkg/applets"
+	"github.com/ignity/ignity/pkg/cmdrun"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/restart"
+	"github.com/ignity/ignity/pkg/sighandler"
 	"github.com/ignity/ignity/pkg/stages"
 	"golang.org/x/sys/unix"
 )
@@ -99,9 +101,9 @@ func table() []applet {
 			return logprefix.Main(dashdash(a), os.Stdout, os.Stderr)
 		}},
 		{name: "stage3", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.Stage3(sys())) }},
-		{name: "cmd-start", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.CmdStart(sys(), a)) }},
-		{name: "cmd-exit", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.CmdExit(sys(), a)) }},
-		{name: "cmd-lost", hidden: true, run: func(a []string) error { return applets.ExitCode(stages.CmdLost(sys(), a)) }},
+		{name: "cmd-start", hidden: true, run: func(a []string) error { return applets.ExitCode(cmdrun.Start(sys(), a)) }},
+		{name: "cmd-exit", hidden: true, run: func(a []string) error { return applets.ExitCode(cmdrun.Exit(sys(), a)) }},
+		{name: "cmd-lost", hidden: true, run: func(a []string) error { return applets.ExitCode(cmdrun.Lost(sys(), a)) }},
 	}
 	for _, p := range applets.PortableUtils {
 		list = append(list, applet{name: p.Name, usage: p.Usage + ": s6-portable-utils' " + p.Name, run: func(a []string) error {
@@ -115,12 +117,19 @@ func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
-// run dispatches argv to its applet: a handler of s6-svscan's by its
-// path, a service's run or finish by its directory (s6-supervise spawns
-// them from a service dir of the scandir), else by argv[0]'s base name, or by argv[1] when called as ignity.
+// run dispatches argv to its applet: a control file of s6-svscan's by
+// its path (stage3 for finish and crash, else a signal's handler), a
+// service's run or finish by its directory (s6-supervise spawns them from
+// a service dir of the scandir), else by argv[0]'s base name, or by
+// argv[1] when called as ignity.
 func run(argv []string, stdout, stderr io.Writer) int {
-	if h := stages.Handler(argv[0]); h != nil {
-		return h(container.Default(self()))
+	if name := sighandler.Control(argv[0]); name != "" {
+		if name == "finish" || name == "crash" {
+			return stages.Stage3(container.Default(self()))
+		}
+		if h := sighandler.Find(name); h != nil {
+			return h(container.Default(self()))
+		}
 	}
 	if p := restart.ServiceProgram(l, argv[0]); p != nil {
 		return p(container.Default(self()), argv[1:])

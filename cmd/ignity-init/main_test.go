@@ -55,6 +55,7 @@ func TestDispatch(t *testing.T) {
 		{"usage error", []string{"ignity", "preboot", "extra"}, 100, "preboot takes no arguments"},
 		{"check usage", []string{"ignity", "check", "--root", "/no/such/dir"}, 100, "not a directory"},
 		{"retries exit status", []string{"with-retries", "-n", "0", "false"}, 1, ""},
+		{"no such control file", []string{"/run/ignity/services-state/.s6-svscan/nope"}, 100, `unknown applet "nope"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer

@@ -66,6 +66,9 @@ type State struct {
 	dir string
 	// kill sends signals: unix.Kill, or a test's recorder.
 	kill func(pid int, sig unix.Signal) error
+	// cmdStop is the CMD's stop signal as the caller read it from its
+	// configuration (WithCmdStop), 0 when it did not say.
+	cmdStop unix.Signal
 }
 
 // New is the state under dir (/run/ignity).
@@ -74,6 +77,17 @@ func New(dir string) State { return State{dir: dir, kill: unix.Kill} }
 // WithKill is s with its signals sent through kill, for tests.
 func (s State) WithKill(kill func(pid int, sig unix.Signal) error) State {
 	s.kill = kill
+	return s
+}
+
+// WithCmdStop is s sending sig as the CMD's stop signal: the caller's
+// IGNITY_CMD_STOP_SIGNAL, read from the configuration once at its entry
+// (0 stands for SIGTERM, the default, as when it could not be read).
+func (s State) WithCmdStop(sig unix.Signal) State {
+	if sig == 0 {
+		sig = unix.SIGTERM
+	}
+	s.cmdStop = sig
 	return s
 }
 
@@ -182,6 +196,17 @@ func (s State) Config() (config.Config, error) {
 		return config.Default(), err
 	}
 	return config.Parse(b.Knobs)
+}
+
+// Configured is a program's one read of the configuration, at its entry:
+// Config, and s sending the configuration's CMD stop signal (WithCmdStop),
+// SIGTERM when it cannot be read.
+func (s State) Configured() (State, config.Config, error) {
+	cfg, err := s.Config()
+	if err != nil {
+		return s.WithCmdStop(unix.SIGTERM), cfg, err
+	}
+	return s.WithCmdStop(cfg.CmdStopSignal), cfg, nil
 }
 
 // RequestShutdown asks for the container to stop, for reason: the one way
@@ -359,15 +384,21 @@ func (s State) StopCmd() error {
 	return s.sendStop(pgid)
 }
 
-// sendStop sends the group pgid IGNITY_CMD_STOP_SIGNAL as stage1 recorded
-// it (SIGTERM by default, and when the record cannot be read), whatever
-// signal started the shutdown, then SIGCONT.
+// sendStop sends the group pgid the CMD's stop signal (CmdStopSignal),
+// whatever signal started the shutdown, then SIGCONT.
 func (s State) sendStop(pgid int) error {
-	sig := unix.SIGTERM
-	if cfg, err := s.Config(); err == nil && cfg.CmdStopSignal != 0 {
-		sig = cfg.CmdStopSignal
+	return errors.Join(s.SignalCmd(pgid, s.CmdStopSignal()), s.SignalCmd(pgid, unix.SIGCONT))
+}
+
+// CmdStopSignal is the signal the CMD gets to stop: the one the caller
+// gave (WithCmdStop), else IGNITY_CMD_STOP_SIGNAL as stage1 recorded it,
+// for the callers that do not read the configuration (halt, a service's
+// finish), else SIGTERM (the default, and when the record cannot be read).
+func (s State) CmdStopSignal() unix.Signal {
+	if s.cmdStop == 0 {
+		s, _, _ = s.Configured()
 	}
-	return errors.Join(s.SignalCmd(pgid, sig), s.SignalCmd(pgid, unix.SIGCONT))
+	return s.cmdStop
 }
 
 // SignalCmd sends sig to the CMD's process group pgid. A group already

@@ -388,6 +388,37 @@ func TestStopCmdSignal(t *testing.T) {
 	}
 }
 
+// TestWithCmdStop: a caller that read the configuration passes the stop
+// signal, which wins over the record (not read again); 0 is SIGTERM.
+func TestWithCmdStop(t *testing.T) {
+	for _, tt := range []struct {
+		given unix.Signal
+		want  string
+	}{
+		{unix.SIGINT, "SIGINT"},
+		{0, "SIGTERM"},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			rec := &signals{}
+			st := created(t).WithKill(rec.kill)
+			rec.fifo = listen(t, st.dir)
+			if err := st.WriteBoot(Boot{Svscan: svscanPid, Stage2: stage2Pid, Knobs: []string{"IGNITY_CMD_STOP_SIGNAL=QUIT"}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.CmdStarted(cmdPgid); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.WithCmdStop(tt.given).StopCmd(); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{fmt.Sprintf("%d:%s", -cmdPgid, tt.want), fmt.Sprintf("%d:SIGCONT", -cmdPgid)}
+			if fmt.Sprint(rec.sent) != fmt.Sprint(want) {
+				t.Errorf("sent %q, want %q", rec.sent, want)
+			}
+		})
+	}
+}
+
 func writeExitcode(st State, v string) error {
 	if err := st.CreateExitcode(); err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/services"
+	"github.com/ignity/ignity/pkg/signals"
 	earlysig "github.com/ignity/ignity/pkg/stages/early"
 	"golang.org/x/sys/unix"
 )
@@ -272,14 +273,15 @@ func (b *stage1) stopBound() error {
 }
 
 // seedScandir installs s6-svscan's control files as links to this binary,
-// which recognizes them by name (see Handler): the signal handlers, and
+// which recognizes them by name (package sighandler, and cmd/ignity-init
+// for stage3): the diverted signals' handlers (signals.Diverted), and
 // finish and crash, stage3. Symlinks rather than scripts: exec resolves
 // them to the binary's own filesystem, so they work when /run/ignity is a
 // noexec tmpfs (docker run --tmpfs's default), and cost one exec, no
 // interpreter. One symlink, hard-linked under the other names: a link is
 // a directory entry, not a new inode.
 //
-// SIGTERM's handler is no Go process but the tarball's execline script
+// SIGTERM's handler (the Stop role's) is no Go process but the tarball's execline script
 // (layout.Programs.StopHandler), linked the same way: one pid and one
 // thread, which tells s6-svscan to exec stage3 through its control FIFO.
 // A stop then needs no spare thread before stage3, itself exec'd by PID 1.
@@ -290,26 +292,25 @@ func (b *stage1) stopBound() error {
 // pid of the container's limit. Without one (tests), the binary.
 func (b *stage1) seedScandir() error {
 	dir := b.sys.Layout.SvscanDir()
-	first := filepath.Join(dir, "SIGINT")
-	if err := os.Symlink(b.sys.Exe, first); err != nil {
-		return err
-	}
 	stage3 := b.sys.Programs.Stage3
 	if stage3 == "" {
 		stage3 = b.sys.Exe
 	}
 	finish := filepath.Join(dir, "finish")
-	errs := []error{
-		os.Symlink(b.sys.Programs.StopHandler, filepath.Join(dir, "SIGTERM")),
-		os.Symlink(stage3, finish),
-	}
-	for name := range handlers {
-		switch name {
-		case "SIGINT", "SIGTERM", "finish":
-		case "crash":
-			errs = append(errs, os.Link(finish, filepath.Join(dir, name)))
+	errs := []error{os.Symlink(stage3, finish), os.Link(finish, filepath.Join(dir, "crash"))}
+	first := ""
+	for _, e := range signals.Diverted() {
+		name := filepath.Join(dir, e.Name)
+		switch {
+		case e.Role == signals.Stop:
+			errs = append(errs, os.Symlink(b.sys.Programs.StopHandler, name))
+		case first == "":
+			if err := os.Symlink(b.sys.Exe, name); err != nil {
+				return err
+			}
+			first = name
 		default:
-			errs = append(errs, os.Link(first, filepath.Join(dir, name)))
+			errs = append(errs, os.Link(first, name))
 		}
 	}
 	return errors.Join(errs...)
@@ -363,16 +364,6 @@ func scanMax(services string) int {
 // minScanSlots is the least -C ignity passes (see scanMax).
 const minScanSlots = 256
 
-// Signals before s6-svscan is ready. Go's default for most of them is to
-// exit, which as PID 1 would end the container half-started: they are
-// caught from /init's start. A terminating one (SIGTERM, SIGINT, SIGQUIT)
-// starts the normal shutdown once s6-svscan is ready, whatever came before
-// or after it; the others mean nothing before a CMD runs and are dropped.
-var (
-	terminatingSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGQUIT}
-	droppedSignals     = []os.Signal{unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGPWR}
-)
-
 // early collects the signals that reach /init before it execs s6-svscan.
 type early struct {
 	mu    sync.Mutex
@@ -381,12 +372,18 @@ type early struct {
 
 // catchEarly reads the signals taken since the process's first init
 // function (package early), or takes them now when it took none (tests).
+//
+// Before s6-svscan is ready, Go's default for most of them would exit,
+// which as PID 1 would end the container half-started. A terminating one
+// (role Stop or Interrupt: no CMD runs yet) starts the normal shutdown
+// once s6-svscan is ready, whatever came before or after it; the others
+// mean nothing before a CMD runs and are dropped.
 func catchEarly(log *console.Logger) *early {
 	e := &early{}
 	c := earlysig.Signals()
 	if c == nil {
 		c = make(chan os.Signal, 16)
-		signal.Notify(c, append(append([]os.Signal{}, terminatingSignals...), droppedSignals...)...)
+		signal.Notify(c, signals.Caught()...)
 	}
 	go func() {
 		for s := range c {
@@ -397,16 +394,14 @@ func catchEarly(log *console.Logger) *early {
 }
 
 func (e *early) receive(sig unix.Signal, log *console.Logger) {
-	for _, t := range terminatingSignals {
-		if sig == t {
-			e.mu.Lock()
-			if e.first == 0 {
-				e.first = sig
-			}
-			e.mu.Unlock()
-			log.Debug("signal", "%s during the boot: the shutdown starts once s6-svscan is ready", unix.SignalName(sig))
-			return
+	if r := signals.RoleOf(sig); r == signals.Stop || r == signals.Interrupt {
+		e.mu.Lock()
+		if e.first == 0 {
+			e.first = sig
 		}
+		e.mu.Unlock()
+		log.Debug("signal", "%s during the boot: the shutdown starts once s6-svscan is ready", unix.SignalName(sig))
+		return
 	}
 	log.Debug("signal", "%s before s6-svscan is ready: dropped", unix.SignalName(sig))
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/services"
+	"github.com/ignity/ignity/pkg/signals"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
@@ -40,7 +41,7 @@ func Stage2(sys container.System, cmd []string, ready *os.File) int {
 	// stage3 sends SIGTERM to a stage2 still booting: caught, not fatal, so
 	// that the boot stops where it is and a script being run is stopped.
 	b.term = make(chan os.Signal, 1)
-	signal.Notify(b.term, unix.SIGTERM)
+	signal.Notify(b.term, signals.Term)
 	for _, s := range b.steps() {
 		if b.stopping() {
 			return 0
@@ -311,7 +312,7 @@ func (b *stage2) startCmd() error {
 	// record the CMD's status: it ignores it. cmd-start is a Go program,
 	// which installs its own handler whatever it inherits, so the CMD gets
 	// SIGTERM's default back at its exec.
-	signal.Ignore(unix.SIGTERM)
+	signal.Ignore(signals.Term)
 	fd := strconv.Itoa(int(w.Fd()))
 	start := []string{b.sys.Exe, "cmd-start", fd, "--"}
 	argv := []string{"foreground"}

@@ -18,6 +18,7 @@ import (
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/signals"
 	earlysig "github.com/ignity/ignity/pkg/stages/early"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
@@ -97,14 +98,14 @@ func (d *stage3) catchSignals() error {
 	if sigs == nil {
 		sigs = make(chan os.Signal, 1)
 	}
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGHUP, unix.SIGABRT,
-		unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
+	signal.Notify(sigs, signals.All()...)
 	d.reaper = proc.NewReaper()
 	return nil
 }
 
-// readConfig reads the knobs stage1 recorded. Failing may not stop the
-// shutdown: the defaults stand in.
+// readConfig reads the knobs stage1 recorded, and hands the CMD's stop
+// signal to the run state. Failing may not stop the shutdown: the
+// defaults stand in.
 func (d *stage3) readConfig() error {
 	d.cfg = config.Default()
 	boot, err := d.st.ReadBoot()
@@ -114,8 +115,10 @@ func (d *stage3) readConfig() error {
 	}
 	d.log.SetLevel(d.cfg.Verbosity)
 	if err != nil {
+		d.st = d.st.WithCmdStop(0)
 		return fmt.Errorf("%w: shutting down with the default knobs", err)
 	}
+	d.st = d.st.WithCmdStop(d.cfg.CmdStopSignal)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/proc"
+	"github.com/ignity/ignity/pkg/signals"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,8 +29,7 @@ func errNoPids(err error) bool { return errors.Is(err, unix.EAGAIN) }
 func (d *stage3) degraded(why string) int {
 	// Ignored, not caught: catching starts the runtime's signal thread.
 	// Nothing is forked here to inherit SIG_IGN.
-	signal.Ignore(unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGHUP, unix.SIGABRT,
-		unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
+	signal.Ignore(signals.All()...)
 	pollNone(time.Now()) // the stop handler's zombie holds a pid
 	if err := d.readConfig(); err != nil {
 		d.log.Error(err)

@@ -11,7 +11,10 @@
 // pkg/order (the dependency-ordered start), pkg/restart (the programs
 // s6-supervise runs for a service: finish, backoff, run wrapper),
 // pkg/container (what every program acts on), pkg/proc (running and
-// reaping programs).
+// reaping programs). Beside them, run by the names the stages install:
+// pkg/sighandler (s6-svscan's signal handlers) and pkg/cmdrun (the CMD's
+// applets around its waiter); pkg/signals is the signal policy they all
+// follow.
 package stages
 
 import (

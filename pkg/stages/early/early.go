@@ -1,8 +1,9 @@
 // Package early takes the signals that decide a container's stop from the
 // first Go code of the process, for the two stages that run as PID 1:
 // stage1 (/init) and stage3 (s6-svscan's finish or crash). It has no
-// dependency beyond os/signal, so that its init function runs before
-// nearly every other package's: a SIGTERM that reaches a fresh /init is
+// dependency beyond os/signal and package signals (syscall and os only),
+// so that its init function runs before nearly every other package's: it
+// takes signals.Caught, and a SIGTERM that reaches a fresh /init is
 // kept for stage1 (which replays it as a shutdown request once s6-svscan
 // is ready) instead of ending it with Go's default, exit 2.
 //
@@ -18,19 +19,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/ignity/ignity/pkg/signals"
 )
 
-// Caught are the signals taken here: the terminating ones, and those
-// that mean nothing before a CMD runs but whose Go default is to exit.
-var Caught = []os.Signal{
-	syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT,
-	syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
-}
-
-// signals receives Caught when this process is stage1 or stage3; nil
-// otherwise. Buffered: nothing reads it until the stage's code runs.
-var signals chan os.Signal
+// caught receives signals.Caught when this process is stage1 or stage3;
+// nil otherwise. Buffered: nothing reads it until the stage's code runs.
+var caught chan os.Signal
 
 func init() {
 	st := stage(os.Args)
@@ -51,8 +46,8 @@ func init() {
 			return
 		}
 	}
-	signals = make(chan os.Signal, 32)
-	signal.Notify(signals, Caught...)
+	caught = make(chan os.Signal, 32)
+	signal.Notify(caught, signals.Caught()...)
 }
 
 // short is why stage3 must take the degraded stop, or "".
@@ -65,7 +60,7 @@ func Short() string { return short }
 
 // Signals is the channel the early signals went to, or nil when this
 // process took none (not a stage that runs as PID 1, or a test).
-func Signals() chan os.Signal { return signals }
+func Signals() chan os.Signal { return caught }
 
 // stage names the PID-1 stage argv runs, as cmd/ignity-init dispatches
 // it: "stage1" for /init (or ignity init), "stage3" for s6-svscan's
