@@ -187,10 +187,9 @@ func (b *stage2) stage2Hook() error {
 	default:
 		return b.reloadEnv()
 	}
-	if !b.cfg.ContinueOnFailure {
-		return failWith(status, fmt.Errorf("%w: the container stops", failure))
+	if err := container.Policy(b.cfg, b.log).FailScript(failure, status); err != nil {
+		return err
 	}
-	b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", failure)
 	return b.reloadEnv()
 }
 
@@ -216,13 +215,12 @@ func (b *stage2) fixAttrs() error {
 	err = applets.ApplyRules(l, rules, b.log)
 	var apply *applets.ApplyError
 	switch {
-	case err == nil:
-	case errors.As(err, &apply) && b.cfg.ContinueOnFailure:
-		b.log.Warn("/etc/fix-attrs.d: %v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
 	case errors.As(err, &apply):
 		// As /etc/ignity/perms in stage1: 100 under the stop policy.
-		return failWith(container.ExitUsage, fmt.Errorf("/etc/fix-attrs.d: %w", err))
-	default:
+		if err := container.Policy(b.cfg, b.log).Fail(fmt.Errorf("/etc/fix-attrs.d: %w", err), container.ExitUsage, container.Continuing); err != nil {
+			return err
+		}
+	case err != nil:
 		return failWith(container.ExitUsage, err) // a bad line, named file:line
 	}
 	b.log.Info("perm", "/etc/fix-attrs.d fixes applied")

@@ -245,17 +245,18 @@ func (b *stage1) writeEnvdir() error {
 	return nil
 }
 
+// perms applies /etc/ignity/perms: a bad file stops the container with
+// container.ExitUsage, a fix not made does too under the failure policy.
 func (b *stage1) perms() error {
 	if b.cfg.SkipPerms {
 		return nil
 	}
 	err := applets.Preboot(b.sys.Layout, b.cfg, b.log)
 	var apply *applets.ApplyError
-	switch {
-	case err == nil:
-	case errors.As(err, &apply) && b.cfg.ContinueOnFailure:
-		b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-	default:
+	if errors.As(err, &apply) {
+		return container.Policy(b.cfg, b.log).Fail(err, container.ExitUsage, container.Continuing)
+	}
+	if err != nil {
 		return failWith(container.ExitUsage, err)
 	}
 	return nil

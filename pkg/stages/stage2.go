@@ -198,10 +198,9 @@ func (b *stage2) initScripts() error {
 			failure = fmt.Errorf("init script %s exited %d", etcName(l, s), status)
 		}
 		if failure != nil {
-			if !b.cfg.ContinueOnFailure {
-				return failWith(status, fmt.Errorf("%w: the container stops", failure))
+			if err := container.Policy(b.cfg, b.log).FailScript(failure, status); err != nil {
+				return err
 			}
-			b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", failure)
 		}
 		if err := b.reloadEnv(); err != nil {
 			return err
@@ -270,13 +269,8 @@ func (b *stage2) waitServices() error {
 	if len(b.cmd) == 0 || !b.cfg.CmdWaitForServices {
 		return nil
 	}
-	err := waitServices(b.sys.Layout, b.sys.Programs, b.cfg)
-	if err != nil && b.cfg.ContinueOnFailure {
-		b.log.Warn("%v: starting the CMD anyway, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-		return nil
-	}
-	if err != nil {
-		return failWith(1, err)
+	if err := waitServices(b.sys.Layout, b.sys.Programs, b.cfg); err != nil {
+		return container.Policy(b.cfg, b.log).Fail(err, 1, container.StartingCmd)
 	}
 	return nil
 }

@@ -15,7 +15,6 @@
 package stages
 
 import (
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,26 +49,11 @@ func runSteps(steps []step) error {
 	return nil
 }
 
-// exitError is a failure with the exit code it ends the stage (or the
-// container) with.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func failWith(code int, err error) error { return &exitError{code, err} }
-
-// codeOf is the exit code of a step's error: its own, or container.ExitSystem.
-func codeOf(err error) int {
-	var e *exitError
-	if errors.As(err, &e) {
-		return e.code
-	}
-	return container.ExitSystem
-}
+// failWith is err ending the stage (or the container) with code, and
+// codeOf the exit code of a step's error: container.Exit and
+// container.ExitCode, the failure policy's own (container.FailurePolicy).
+func failWith(code int, err error) error { return container.Exit(code, err) }
+func codeOf(err error) int               { return container.ExitCode(err) }
 
 // scripts lists the candidates of dir in name order, skipping dot files.
 func scripts(dir string) []string {
