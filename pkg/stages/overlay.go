@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ignity/ignity/pkg/applets"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
@@ -212,8 +211,8 @@ func (b *stage2) fixAttrs() error {
 	for i := range rules {
 		rules[i].SkipHidden = !b.cfg.FixAttrsHidden
 	}
-	err = applets.ApplyRules(l, rules, b.log)
-	var apply *applets.ApplyError
+	err = perms.Apply(l.Root, rules, b.log)
+	var apply *perms.ApplyError
 	switch {
 	case errors.As(err, &apply):
 		// As /etc/ignity/perms in stage1: 100 under the stop policy.

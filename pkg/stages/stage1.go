@@ -10,13 +10,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ignity/ignity/pkg/applets"
 	"github.com/ignity/ignity/pkg/check"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/perms"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/services"
@@ -251,8 +251,8 @@ func (b *stage1) perms() error {
 	if b.cfg.SkipPerms {
 		return nil
 	}
-	err := applets.Preboot(b.sys.Layout, b.cfg, b.log)
-	var apply *applets.ApplyError
+	err := perms.Preboot(b.sys.Layout, b.cfg, b.log)
+	var apply *perms.ApplyError
 	if errors.As(err, &apply) {
 		return container.Policy(b.cfg, b.log).Fail(err, container.ExitUsage, container.Continuing)
 	}
