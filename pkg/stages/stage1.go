@@ -16,6 +16,7 @@ import (
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/overlay"
 	"github.com/ignity/ignity/pkg/perms"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
@@ -150,7 +151,7 @@ func (b *stage1) loadEnv() error {
 	for _, p := range problems {
 		b.log.Warn("%v (skipped)", p)
 	}
-	if b.cfg, err = b.parseConfig(merged); err != nil {
+	if b.cfg, b.overlay, err = overlay.ParseConfig(b.sys.Layout, merged, b.log); err != nil {
 		return failWith(container.ExitUsage, err)
 	}
 	b.merged = merged
@@ -263,7 +264,7 @@ func (b *stage1) perms() error {
 }
 
 func (b *stage1) stopBound() error {
-	n := finalizeCount(b.sys.Layout) + oneshotDowns(b.sys.Layout, b.cfg.BundleDir)
+	n := overlay.FinalizeCount(b.sys.Layout) + oneshotDowns(b.sys.Layout, b.cfg.BundleDir)
 	// Only where the defaults go past docker stop's wait (too many
 	// finalize scripts): a grace set long on purpose is ignity check's to say.
 	if bound := b.cfg.StopBound(n); bound > 10*time.Second && config.DefaultFor(b.overlay).StopBound(n) > 10*time.Second {
@@ -344,7 +345,7 @@ func (b *stage1) execSvscan() error {
 		return fmt.Errorf("hand the ready pipe to s6-svscan: %w", err)
 	}
 	argv := []string{"s6-svscan", "-d", strconv.Itoa(int(fd)), "-C", strconv.Itoa(scanMax(b.sys.Layout.EtcServices())), b.sys.Layout.Scandir()}
-	err := b.sys.Exec(b.sys.Programs.Svscan, argv, b.svscanEnv())
+	err := b.sys.Exec(b.sys.Programs.Svscan, argv, overlay.SvscanEnv(b.cfg, b.env, b.merged))
 	// stage2 reads the pipe's end and stops, quietly: this says why.
 	b.ready.Close()
 	return fmt.Errorf("exec %s: %w", b.sys.Programs.Svscan, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
+	"github.com/ignity/ignity/pkg/overlay"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/services"
@@ -181,7 +182,7 @@ func (b *stage2) copyTrees() error {
 func (b *stage2) initScripts() error {
 	l := b.sys.Layout
 	b.log.Info("init", "Executing environment init scripts")
-	for _, s := range b.initList() {
+	for _, s := range overlay.InitScripts(execDir(b.noexec, l.RunInit(), l.EtcInit()), l) {
 		if _, stopping := b.st.Stopping(); stopping {
 			return proc.ErrStopped
 		}
