@@ -10,8 +10,9 @@
 // status, the early signals. The jobs a stage calls on live below it:
 // pkg/order (the dependency-ordered start), pkg/restart (the programs
 // s6-supervise runs for a service: finish, backoff, run wrapper),
-// pkg/container (what every program acts on), pkg/proc (running and
-// reaping programs).
+// pkg/overlay (s6-overlay's layout and paths), pkg/perms (applying the
+// perms), pkg/container (what every program acts on, the exit codes and
+// the failure policy), pkg/proc (running and reaping programs).
 package stages
 
 import (
