@@ -8,6 +8,7 @@ package confdir
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -51,4 +52,18 @@ func Names(dir string) ([]string, error) {
 		names[i] = e.Name()
 	}
 	return names, nil
+}
+
+// Paths lists the paths of dir's visible entries in name order; none
+// when dir cannot be read (most often: it does not exist).
+func Paths(dir string) []string {
+	names, err := Names(dir)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(dir, n)
+	}
+	return out
 }

@@ -2,7 +2,9 @@
 // its paths, the programs they run, and the calls that cannot be undone,
 // exec and kill. Default is the real container's; tests stand in for the
 // programs and for exec. It also holds the exit codes every program
-// shares, documented in the README.
+// shares, documented in the README, the error that carries one
+// (ExitError), and the failure policy that decides whether a boot failure
+// ends the container with its code (FailurePolicy).
 package container
 
 import (

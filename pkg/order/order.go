@@ -110,11 +110,7 @@ func (b *Start) Run() error {
 		return proc.ErrStopped
 	case <-bound:
 		err := fmt.Errorf("services not started within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME=%d ms: %s", b.Cfg.CmdWaitMax.Milliseconds(), o.pending())
-		if b.Cfg.ContinueOnFailure {
-			b.Log.Warn("%v: starting the CMD anyway, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-			return nil
-		}
-		return err
+		return container.Policy(b.Cfg, b.Log).Fail(err, 1, container.StartingCmd)
 	}
 }
 
@@ -171,12 +167,10 @@ func (o *order) run(u services.Unit) {
 	if e := o.b.St.SetUnit(u.Name, runstate.UnitFailed, err.Error()); e != nil {
 		o.b.Log.Error(e)
 	}
-	if o.b.Cfg.ContinueOnFailure {
-		o.b.Log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-		return
+	if err := container.Policy(o.b.Cfg, o.b.Log).Fail(err, 1, container.Continuing); err != nil {
+		o.markFailed(u.Name)
+		o.failures <- err
 	}
-	o.markFailed(u.Name)
-	o.failures <- err
 }
 
 func (o *order) markFailed(name string) {

@@ -14,6 +14,11 @@
 //     reports each change as a value that prints like a shell command;
 //     Plan is the same walk as a dry run that lists the changes.
 //   - EnsureUser appends the container user to /etc/passwd and /etc/group.
+//   - Apply runs a Fixer for the stages and the applets, saying what it
+//     changes and what a non-root uid may not; a failure to make the changes
+//     is an *ApplyError, which IGNITY_BEHAVIOUR_IF_STAGE2_FAILS may pass
+//     over. Preboot is /etc/ignity/perms at boot and at build time: the
+//     container user, /run/ignity given to it, then Apply.
 //
 // Everything works against a root directory ("/" in production, a temporary
 // directory in tests). Paths in rules are paths inside the image, resolved

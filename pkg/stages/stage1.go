@@ -10,13 +10,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ignity/ignity/pkg/applets"
 	"github.com/ignity/ignity/pkg/check"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/overlay"
+	"github.com/ignity/ignity/pkg/perms"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/services"
@@ -151,7 +152,7 @@ func (b *stage1) loadEnv() error {
 	for _, p := range problems {
 		b.log.Warn("%v (skipped)", p)
 	}
-	if b.cfg, err = b.parseConfig(merged); err != nil {
+	if b.cfg, b.overlay, err = overlay.ParseConfig(b.sys.Layout, merged, b.log); err != nil {
 		return failWith(container.ExitUsage, err)
 	}
 	b.merged = merged
@@ -246,24 +247,25 @@ func (b *stage1) writeEnvdir() error {
 	return nil
 }
 
+// perms applies /etc/ignity/perms: a bad file stops the container with
+// container.ExitUsage, a fix not made does too under the failure policy.
 func (b *stage1) perms() error {
 	if b.cfg.SkipPerms {
 		return nil
 	}
-	err := applets.Preboot(b.sys.Layout, b.cfg, b.log)
-	var apply *applets.ApplyError
-	switch {
-	case err == nil:
-	case errors.As(err, &apply) && b.cfg.ContinueOnFailure:
-		b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-	default:
+	err := perms.Preboot(b.sys.Layout, b.cfg, b.log)
+	var apply *perms.ApplyError
+	if errors.As(err, &apply) {
+		return container.Policy(b.cfg, b.log).Fail(err, container.ExitUsage, container.Continuing)
+	}
+	if err != nil {
 		return failWith(container.ExitUsage, err)
 	}
 	return nil
 }
 
 func (b *stage1) stopBound() error {
-	n := finalizeCount(b.sys.Layout) + oneshotDowns(b.sys.Layout, b.cfg.BundleDir)
+	n := overlay.FinalizeCount(b.sys.Layout) + oneshotDowns(b.sys.Layout, b.cfg.BundleDir)
 	// Only where the defaults go past docker stop's wait (too many
 	// finalize scripts): a grace set long on purpose is ignity check's to say.
 	if bound := b.cfg.StopBound(n); bound > 10*time.Second && config.DefaultFor(b.overlay).StopBound(n) > 10*time.Second {
@@ -344,7 +346,7 @@ func (b *stage1) execSvscan() error {
 		return fmt.Errorf("hand the ready pipe to s6-svscan: %w", err)
 	}
 	argv := []string{"s6-svscan", "-d", strconv.Itoa(int(fd)), "-C", strconv.Itoa(scanMax(b.sys.Layout.EtcServices())), b.sys.Layout.Scandir()}
-	err := b.sys.Exec(b.sys.Programs.Svscan, argv, b.svscanEnv())
+	err := b.sys.Exec(b.sys.Programs.Svscan, argv, overlay.SvscanEnv(b.cfg, b.env, b.merged))
 	// stage2 reads the pipe's end and stops, quietly: this says why.
 	b.ready.Close()
 	return fmt.Errorf("exec %s: %w", b.sys.Programs.Svscan, err)

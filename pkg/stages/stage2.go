@@ -21,6 +21,7 @@ import (
 	"github.com/ignity/ignity/pkg/envload"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
+	"github.com/ignity/ignity/pkg/overlay"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/services"
@@ -182,7 +183,7 @@ func (b *stage2) copyTrees() error {
 func (b *stage2) initScripts() error {
 	l := b.sys.Layout
 	b.log.Info("init", "Executing environment init scripts")
-	for _, s := range b.initList() {
+	for _, s := range overlay.InitScripts(execDir(b.noexec, l.RunInit(), l.EtcInit()), l) {
 		if _, stopping := b.st.Stopping(); stopping {
 			return proc.ErrStopped
 		}
@@ -199,10 +200,9 @@ func (b *stage2) initScripts() error {
 			failure = fmt.Errorf("init script %s exited %d", etcName(l, s), status)
 		}
 		if failure != nil {
-			if !b.cfg.ContinueOnFailure {
-				return failWith(status, fmt.Errorf("%w: the container stops", failure))
+			if err := container.Policy(b.cfg, b.log).FailScript(failure, status); err != nil {
+				return err
 			}
-			b.log.Warn("%v: continuing, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", failure)
 		}
 		if err := b.reloadEnv(); err != nil {
 			return err
@@ -271,13 +271,8 @@ func (b *stage2) waitServices() error {
 	if len(b.cmd) == 0 || !b.cfg.CmdWaitForServices {
 		return nil
 	}
-	err := waitServices(b.sys.Layout, b.sys.Programs, b.cfg)
-	if err != nil && b.cfg.ContinueOnFailure {
-		b.log.Warn("%v: starting the CMD anyway, as IGNITY_BEHAVIOUR_IF_STAGE2_FAILS asks", err)
-		return nil
-	}
-	if err != nil {
-		return failWith(1, err)
+	if err := waitServices(b.sys.Layout, b.sys.Programs, b.cfg); err != nil {
+		return container.Policy(b.cfg, b.log).Fail(err, 1, container.StartingCmd)
 	}
 	return nil
 }

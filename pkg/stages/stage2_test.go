@@ -269,37 +269,3 @@ func TestWaitServices(t *testing.T) {
 		})
 	}
 }
-
-// TestV2Argv: a cont-init.d or cont-finish.d script this process may not
-// execute runs through its #! interpreter (one argument, as the kernel
-// passes it), or /bin/sh without a #! line; anything else, and an
-// executable script, runs as it is.
-func TestV2Argv(t *testing.T) {
-	w := newWorld(t)
-	l := w.sys.Layout
-	for _, tt := range []struct {
-		name, path, body string
-		mode             os.FileMode
-		want             []string // the file's host path stands for "SELF"
-	}{
-		{"with-contenv and an argument", "/etc/cont-init.d/10-a", "#!/usr/bin/with-contenv bash\necho\n", 0o644, []string{"/usr/bin/with-contenv", "bash", "SELF"}},
-		{"interpreter alone", "/etc/cont-finish.d/10-b", "#! /bin/sh\necho\n", 0o644, []string{"/bin/sh", "SELF"}},
-		{"no #! line", "/etc/cont-init.d/20-c", "echo hi\n", 0o600, []string{"/bin/sh", "SELF"}},
-		{"executable", "/etc/cont-init.d/30-d", "#!/bin/sh\n", 0o755, nil},
-		{"not a v2 script", "/etc/ignity/init/10-e", "#!/bin/sh\n", 0o644, nil},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			host := w.file(t, tt.path, tt.body, tt.mode)
-			var want []string
-			for _, a := range tt.want {
-				if a == "SELF" {
-					a = host
-				}
-				want = append(want, a)
-			}
-			if got := v2Argv(l, host); strings.Join(got, "|") != strings.Join(want, "|") {
-				t.Errorf("v2Argv = %q, want %q", got, want)
-			}
-		})
-	}
-}

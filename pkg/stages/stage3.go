@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ignity/ignity/pkg/confdir"
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/container"
@@ -16,6 +17,7 @@ import (
 	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
+	"github.com/ignity/ignity/pkg/overlay"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/signals"
@@ -270,10 +272,10 @@ func (d *stage3) stopServices() error {
 func (d *stage3) finalize() {
 	l := d.sys.Layout
 	dir := execDir(svc.Noexec(l.Run()), l.RunFinalize(), l.EtcFinalize())
-	if len(scripts(dir)) == 0 {
+	if len(confdir.Paths(dir)) == 0 {
 		dir = l.EtcFinalize()
 	}
-	for _, s := range finalizeList(dir, l) {
+	for _, s := range overlay.FinalizeScripts(dir, l) {
 		status, err := runScript(l, s, d.env, d.cfg.FinalizeMax, d.reaper.Wait, nil)
 		switch {
 		case errNoPids(err):

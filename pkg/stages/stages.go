@@ -10,25 +10,22 @@
 // status, the early signals. The jobs a stage calls on live below it:
 // pkg/order (the dependency-ordered start), pkg/restart (the programs
 // s6-supervise runs for a service: finish, backoff, run wrapper),
-// pkg/container (what every program acts on), pkg/proc (running and
-// reaping programs). Beside them, run by the names the stages install:
-// pkg/sighandler (s6-svscan's signal handlers) and pkg/cmdrun (the CMD's
-// applets around its waiter); pkg/signals is the signal policy they all
-// follow.
+// pkg/overlay (s6-overlay's layout and paths), pkg/perms (applying the
+// perms), pkg/container (what every program acts on, the exit codes and
+// the failure policy), pkg/proc (running and reaping programs). Beside
+// them, run by the names the stages install: pkg/sighandler (s6-svscan's
+// signal handlers) and pkg/cmdrun (the CMD's applets around its waiter);
+// pkg/signals is the signal policy they all follow.
 package stages
 
 import (
-	"errors"
-	"io"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ignity/ignity/pkg/check"
-	"github.com/ignity/ignity/pkg/confdir"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/overlay"
 	"github.com/ignity/ignity/pkg/proc"
 	"golang.org/x/sys/unix"
 )
@@ -53,39 +50,11 @@ func runSteps(steps []step) error {
 	return nil
 }
 
-// exitError is a failure with the exit code it ends the stage (or the
-// container) with.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func failWith(code int, err error) error { return &exitError{code, err} }
-
-// codeOf is the exit code of a step's error: its own, or container.ExitSystem.
-func codeOf(err error) int {
-	var e *exitError
-	if errors.As(err, &e) {
-		return e.code
-	}
-	return container.ExitSystem
-}
-
-// scripts lists the candidates of dir in name order, skipping dot files.
-func scripts(dir string) []string {
-	names, err := confdir.Names(dir)
-	if err != nil {
-		return nil
-	}
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = filepath.Join(dir, n)
-	}
-	return out
-}
+// failWith is err ending the stage (or the container) with code, and
+// codeOf the exit code of a step's error: container.Exit and
+// container.ExitCode, the failure policy's own (container.FailurePolicy).
+func failWith(code int, err error) error { return container.Exit(code, err) }
+func codeOf(err error) int               { return container.ExitCode(err) }
 
 // runScript runs the program path (an init or finalize script) after
 // checking it as `ignity check` does, in its own process group, with
@@ -95,46 +64,13 @@ func scripts(dir string) []string {
 // that reaps everything, or proc.WaitPid. When stop delivers, the group
 // gets SIGTERM and the error is proc.ErrStopped.
 func runScript(l layout.Layout, path string, env []string, max time.Duration, wait func(pid int) <-chan unix.WaitStatus, stop <-chan os.Signal) (int, error) {
-	if argv := v2Argv(l, path); argv != nil {
+	if argv := overlay.V2Argv(l, path); argv != nil {
 		return proc.Run(argv, env, max, wait, stop)
 	}
 	if err := check.Program(l, path); err != nil {
 		return 0, err
 	}
 	return proc.Run([]string{path}, env, max, wait, stop)
-}
-
-// v2Argv is how a cont-init.d or cont-finish.d script that is not
-// executable runs: s6-overlay v2 made them executable at every boot, and
-// v2Modes does too where it may; where it may not (a non-root boot over
-// root's files, a read-only root) the script runs through the interpreter
-// its #! line names, with that line's one argument, as the kernel would
-// run it, or /bin/sh without one, as execvp would. nil for any other file,
-// and for one this process may execute.
-func v2Argv(l layout.Layout, path string) []string {
-	if d := filepath.Dir(path); d != l.EtcContInit() && d != l.EtcContFinish() {
-		return nil
-	}
-	if unix.Access(path, unix.X_OK) == nil {
-		return nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil // the check names it
-	}
-	defer f.Close()
-	head := make([]byte, 256)
-	n, _ := io.ReadFull(f, head)
-	line, _, _ := strings.Cut(string(head[:n]), "\n")
-	interp, ok := strings.CutPrefix(line, "#!")
-	if !ok {
-		return []string{"/bin/sh", path}
-	}
-	prog, arg, _ := strings.Cut(strings.TrimLeft(interp, " \t"), " ")
-	if arg = strings.TrimSpace(arg); arg != "" {
-		return []string{prog, arg, path}
-	}
-	return []string{prog, path}
 }
 
 // present reports whether p exists, a symlink itself counted.

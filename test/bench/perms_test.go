@@ -7,7 +7,7 @@ package bench_test
 // the peak no longer grows. The figure per file is the difference between
 // the largest and the middle tree, per file more. Measured on
 // `fix-perms` run in the installed root: the applet is the code /init
-// runs for /etc/ignity/perms (applets.ApplyRules), without the boot around
+// runs for /etc/ignity/perms (perms.Apply), without the boot around
 // it.
 
 import (

@@ -1,4 +1,4 @@
-package applets
+package perms
 
 import (
 	"os"
