@@ -9,6 +9,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/envload"
+	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/layout"
 	"golang.org/x/sys/unix"
 )
@@ -28,9 +29,9 @@ func (c *checker) envFiles() []envload.Var {
 		f.Close()
 		vars = append(vars, vs...)
 		for _, e := range flatten(err) {
-			var le *envload.LineError
+			var le *fileerr.Error
 			if errors.As(e, &le) {
-				c.add(Error, le.File, le.Line, "%s", le.Msg) // names and positions only
+				c.add(Error, le.File, le.Line, "%v", le.Err) // names and positions only
 				continue
 			}
 			c.fail(p, e)
