@@ -121,27 +121,21 @@ func (c *checker) knobs(files []envload.Var, env []string, strict bool) config.C
 	return cfg
 }
 
-// badKnob reports e, an error of config.Parse naming a knob as
-// `NAME="value": why` (or `NAME: why`, value unquoted), where the value
-// was set. A value set in an env file is not quoted: only why it is
-// wrong is.
+// badKnob reports e, an error of config.Parse (a *config.KnobError),
+// where the value was set. A value set in an env file is not quoted: only
+// why it is wrong is.
 func (c *checker) badKnob(e error, eff map[string]setting) {
-	name := e.Error()
-	if i := strings.IndexAny(name, "=:"); i >= 0 {
-		name = name[:i]
+	var ke *config.KnobError
+	if !errors.As(e, &ke) {
+		c.add(Error, envPath, 0, "%v", e)
+		return
 	}
-	s, ok := eff[name]
+	s, ok := eff[ke.Name()]
 	if !ok || s.path == envPath {
 		c.add(Error, envPath, 0, "%v", e)
 		return
 	}
-	why := "see the Knobs table of ignity's README"
-	if inner := errors.Unwrap(e); inner != nil {
-		why = inner.Error()
-	} else if rest, ok := strings.CutPrefix(e.Error(), fmt.Sprintf("%s=%q: ", name, s.value)); ok {
-		why = rest
-	}
-	c.add(Error, s.path, s.line, "bad value of %s: %s", name, why)
+	c.add(Error, s.path, s.line, "bad value of %s: %v", ke.Name(), ke.Err)
 }
 
 // isUnknownKnob reports whether name claims ignity's prefix, in any case,
