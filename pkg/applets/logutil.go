@@ -1,7 +1,6 @@
 package applets
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -108,9 +107,9 @@ func loggingScript(l layout.Layout) ([]string, error) {
 	cfg, err := config.Parse(os.Environ())
 	if err != nil {
 		// Only this knob matters here.
-		for _, e := range strings.Split(err.Error(), "\n") {
-			if strings.HasPrefix(e, "IGNITY_LOGGING_SCRIPT=") {
-				return nil, errors.New(e)
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			if ke, ok := e.(*config.KnobError); ok && ke.Knob == "IGNITY_LOGGING_SCRIPT" {
+				return nil, ke
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/perms"
 )
 
@@ -36,9 +37,9 @@ func (c *checker) perms(cfg config.Config) {
 		f.Close()
 		rules = append(rules, rs...)
 		for _, e := range flatten(err) {
-			var le *perms.LineError
+			var le *fileerr.Error
 			if errors.As(e, &le) {
-				c.add(sev, le.File, le.Line, "%s", le.Msg)
+				c.add(sev, le.File, le.Line, "%v", le.Err)
 				continue
 			}
 			c.fail(p, e)

@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/imagepath"
 	"github.com/ignity/ignity/pkg/layout"
 )
@@ -49,7 +50,9 @@ func (s Severity) String() string {
 	return "severity(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Problem is one thing wrong with the configuration.
+// Problem is one thing wrong with the configuration: a row of the report,
+// which a caller may reword or demote, not an error. Where it has a
+// position it prints as the parsers' *fileerr.Error does.
 type Problem struct {
 	Path     string // in-image path, or "environment" for the container's environment
 	Line     int    // from 1; 0 when the problem is not tied to a line
@@ -68,11 +71,8 @@ func (p Problem) String() string {
 
 // Text is "path:line: msg", or "path: msg" without a line.
 func (p Problem) Text() string {
-	s := p.Path
-	if p.Line > 0 {
-		s += ":" + strconv.Itoa(p.Line)
-	}
-	return s + ": " + p.Msg
+	e := fileerr.Error{File: p.Path, Line: p.Line, Err: errors.New(p.Msg)}
+	return e.Error()
 }
 
 // HasError reports whether any of problems is an Error.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ignity/ignity/pkg/execline"
+	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/services"
 )
 
@@ -17,7 +18,7 @@ import (
 func (c *checker) definitions(bundleDir string, hook bool) {
 	defs, probs := services.Load(c.l.Root, bundleDir)
 	for _, p := range probs {
-		c.add(Error, p.Path, p.Line, "%s", p.Msg)
+		c.add(Error, p.File, p.Line, "%v", p.Err)
 	}
 	plan, more := services.MakePlan(defs)
 	unused := map[string]bool{}
@@ -46,7 +47,7 @@ func (c *checker) definitions(bundleDir string, hook bool) {
 		}
 	}
 	for _, p := range more {
-		c.add(Error, p.Path, p.Line, "%s", p.Msg)
+		c.add(Error, p.File, p.Line, "%v", p.Err)
 	}
 	// A stage2 hook runs after this check at boot, and may add to the
 	// bundles (linuxserver's docker-mods do): at boot the plan after it
@@ -84,9 +85,9 @@ func (c *checker) notRun(from int) {
 // the PATH the boot gives). Only comments is a no-op, and fine.
 func (c *checker) line(p, text string) {
 	words, err := execline.Lex(text)
-	var le *execline.Error
+	var le *fileerr.Error
 	if errors.As(err, &le) {
-		c.add(Error, p, le.Line, "%s (execline syntax, as execlineb reads it)", le.Msg)
+		c.add(Error, p, le.Line, "%v (execline syntax, as execlineb reads it)", le.Err)
 		return
 	}
 	w, ok := execline.Program(words)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/envload"
+	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/layout"
 	"golang.org/x/sys/unix"
 )
@@ -28,9 +29,9 @@ func (c *checker) envFiles() []envload.Var {
 		f.Close()
 		vars = append(vars, vs...)
 		for _, e := range flatten(err) {
-			var le *envload.LineError
+			var le *fileerr.Error
 			if errors.As(e, &le) {
-				c.add(Error, le.File, le.Line, "%s", le.Msg) // names and positions only
+				c.add(Error, le.File, le.Line, "%v", le.Err) // names and positions only
 				continue
 			}
 			c.fail(p, e)
@@ -120,27 +121,21 @@ func (c *checker) knobs(files []envload.Var, env []string, strict bool) config.C
 	return cfg
 }
 
-// badKnob reports e, an error of config.Parse naming a knob as
-// `NAME="value": why` (or `NAME: why`, value unquoted), where the value
-// was set. A value set in an env file is not quoted: only why it is
-// wrong is.
+// badKnob reports e, an error of config.Parse (a *config.KnobError),
+// where the value was set. A value set in an env file is not quoted: only
+// why it is wrong is.
 func (c *checker) badKnob(e error, eff map[string]setting) {
-	name := e.Error()
-	if i := strings.IndexAny(name, "=:"); i >= 0 {
-		name = name[:i]
+	var ke *config.KnobError
+	if !errors.As(e, &ke) {
+		c.add(Error, envPath, 0, "%v", e)
+		return
 	}
-	s, ok := eff[name]
+	s, ok := eff[ke.Name()]
 	if !ok || s.path == envPath {
 		c.add(Error, envPath, 0, "%v", e)
 		return
 	}
-	why := "see the Knobs table of ignity's README"
-	if inner := errors.Unwrap(e); inner != nil {
-		why = inner.Error()
-	} else if rest, ok := strings.CutPrefix(e.Error(), fmt.Sprintf("%s=%q: ", name, s.value)); ok {
-		why = rest
-	}
-	c.add(Error, s.path, s.line, "bad value of %s: %s", name, why)
+	c.add(Error, s.path, s.line, "bad value of %s: %v", ke.Name(), ke.Err)
 }
 
 // isUnknownKnob reports whether name claims ignity's prefix, in any case,

@@ -147,20 +147,25 @@ func ParseFor(env []string, overlay bool) (Config, []Note, error) {
 		if src.name == "" {
 			src = setting{k.name, v}
 		}
-		// Named as the user set it (S6_STAGE2_HOOK, not the knob it
-		// stands for), and not quoted: a hook's text may hold a secret.
+		bad := func(err error) error {
+			e := &KnobError{Knob: k.name, Value: src.value, Err: err}
+			if src.name != k.name {
+				e.Alias = src.name
+			}
+			return e
+		}
 		if strings.ContainsRune(v, '\n') {
-			errs = append(errs, fmt.Errorf("%s: %w", src.name, ErrNewline))
+			errs = append(errs, bad(ErrNewline))
 			multiline[k.name] = true
 			continue
 		}
 		if err := k.set(&c, v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", src.name, src.value, err))
+			errs = append(errs, bad(err))
 		}
 	}
 	errs = append(errs, r.errs...)
 	if !multiline["USER"] && (c.User == "" || strings.ContainsAny(c.User, ":/")) {
-		errs = append(errs, fmt.Errorf("USER=%q: want an account name without ':', '/' or newlines", c.User))
+		errs = append(errs, &KnobError{Knob: "USER", Value: c.User, Err: errors.New("want an account name without ':', '/' or newlines")})
 	}
 	return c, r.notes, errors.Join(errs...)
 }
@@ -168,6 +173,36 @@ func ParseFor(env []string, overlay bool) (Config, []Note, error) {
 // ErrNewline is why a knob's value holding a newline is refused: ignity
 // records the knobs for its later processes one per line.
 var ErrNewline = errors.New("holds a newline: a knob takes one line (for a multi-line stage2 hook, put the commands in a script and give its path)")
+
+// KnobError is a knob's bad value, every error Parse and ParseFor join.
+// It is named as the user set it (S6_STAGE2_HOOK, not the knob it stands
+// for): `NAME="value": what is expected`, or `NAME: holds a newline...`
+// (Err is ErrNewline), the value not quoted: a hook's text may hold a
+// secret.
+type KnobError struct {
+	Knob  string // the knob: IGNITY_*, USER, USERMAP_UID or USERMAP_GID
+	Alias string // the S6_* variable that set it, or ""
+	Value string // as set (an S6_* value before its conversion)
+	Err   error  // what is expected
+}
+
+// Name is the variable the value was set under: Alias, else Knob.
+func (e *KnobError) Name() string {
+	if e.Alias != "" {
+		return e.Alias
+	}
+	return e.Knob
+}
+
+func (e *KnobError) Error() string {
+	if errors.Is(e.Err, ErrNewline) {
+		return e.Name() + ": " + e.Err.Error()
+	}
+	return fmt.Sprintf("%s=%q: %v", e.Name(), e.Value, e.Err)
+}
+
+// Unwrap returns what is expected.
+func (e *KnobError) Unwrap() error { return e.Err }
 
 // Knobs keeps of env (NAME=value entries) the knobs alone, the last
 // entry of each name, in the knob table's order, under their IGNITY_*

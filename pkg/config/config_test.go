@@ -152,3 +152,48 @@ func TestMultilineKnob(t *testing.T) {
 		})
 	}
 }
+
+// Every bad knob is a *KnobError naming the knob, the S6_* variable that
+// set it, the value and what was expected, and prints as it always has.
+func TestKnobErrorIsTyped(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		want KnobError // Err compared by text
+		text string
+	}{
+		{"ignity knob", []string{"IGNITY_VERBOSITY=7"},
+			KnobError{Knob: "IGNITY_VERBOSITY", Value: "7", Err: errors.New("want 0, 1 or 2")},
+			`IGNITY_VERBOSITY="7": want 0, 1 or 2`},
+		{"alias", []string{"S6_KILL_GRACETIME=soon"},
+			KnobError{Knob: "IGNITY_KILL_GRACETIME", Alias: "S6_KILL_GRACETIME", Value: "soon", Err: errors.New("want a whole number of milliseconds (0 or more)")},
+			`S6_KILL_GRACETIME="soon": want a whole number of milliseconds (0 or more)`},
+		{"alias with a conversion", []string{"S6_VERBOSITY=loud"},
+			KnobError{Knob: "IGNITY_VERBOSITY", Alias: "S6_VERBOSITY", Value: "loud", Err: errors.New("want a whole number, 0 or more (s6-overlay's levels: 0 maps to 0, 1 and 2 to 1, 3 and more to 2)")},
+			`S6_VERBOSITY="loud": want a whole number, 0 or more (s6-overlay's levels: 0 maps to 0, 1 and 2 to 1, 3 and more to 2)`},
+		{"newline, value unquoted", []string{"S6_STAGE2_HOOK=a\nb"},
+			KnobError{Knob: "IGNITY_STAGE2_HOOK", Alias: "S6_STAGE2_HOOK", Value: "a\nb", Err: ErrNewline},
+			"S6_STAGE2_HOOK: " + ErrNewline.Error()},
+		{"user", []string{"USER=a:b"},
+			KnobError{Knob: "USER", Value: "a:b", Err: errors.New("want an account name without ':', '/' or newlines")},
+			`USER="a:b": want an account name without ':', '/' or newlines`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.env)
+			var ke *KnobError
+			if !errors.As(err, &ke) {
+				t.Fatalf("Parse(%q) error %v (%T): no *KnobError in it", tt.env, err, err)
+			}
+			if ke.Knob != tt.want.Knob || ke.Alias != tt.want.Alias || ke.Value != tt.want.Value || ke.Err.Error() != tt.want.Err.Error() {
+				t.Errorf("KnobError = %+v, want %+v", *ke, tt.want)
+			}
+			if want := tt.want.Name(); ke.Name() != want {
+				t.Errorf("Name() = %q, want %q", ke.Name(), want)
+			}
+			if err.Error() != tt.text {
+				t.Errorf("error prints %q, want %q", err.Error(), tt.text)
+			}
+		})
+	}
+}

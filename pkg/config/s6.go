@@ -121,7 +121,7 @@ func resolve(env []string, overlay bool) resolved {
 		if a.conv != nil {
 			var err error
 			if conv, err = a.conv(v); err != nil {
-				r.errs = append(r.errs, fmt.Errorf("%s=%q: %w", a.s6, v, err))
+				r.errs = append(r.errs, &KnobError{Knob: a.knob, Alias: a.s6, Value: v, Err: err})
 				continue
 			}
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/ignity/ignity/pkg/fileerr"
 )
 
 // secret marks value text in error tests: it must never reach an error.
@@ -205,10 +207,10 @@ func TestParseErrors(t *testing.T) {
 				if le.File != "test.env" {
 					t.Errorf("error %d: File = %q", i, le.File)
 				}
-				if i < len(tt.wantMsgs) && !strings.Contains(le.Msg, tt.wantMsgs[i]) {
-					t.Errorf("error %d = %q, want it to hold %q", i, le.Msg, tt.wantMsgs[i])
+				if i < len(tt.wantMsgs) && !strings.Contains(le.Err.Error(), tt.wantMsgs[i]) {
+					t.Errorf("error %d = %q, want it to hold %q", i, le.Err, tt.wantMsgs[i])
 				}
-				if want := "test.env:" + strconv.Itoa(le.Line) + ": " + le.Msg; le.Error() != want {
+				if want := "test.env:" + strconv.Itoa(le.Line) + ": " + le.Err.Error(); le.Error() != want {
 					t.Errorf("Error() = %q, want %q", le.Error(), want)
 				}
 			}
@@ -227,18 +229,18 @@ func TestParseErrors(t *testing.T) {
 }
 
 // lineErrors unpacks Parse's joined error, failing unless every part is a
-// *LineError.
-func lineErrors(t testing.TB, err error) []*LineError {
+// *fileerr.Error.
+func lineErrors(t testing.TB, err error) []*fileerr.Error {
 	t.Helper()
 	joined, ok := err.(interface{ Unwrap() []error })
 	if !ok {
 		t.Fatalf("error %T is not a list: %v", err, err)
 	}
-	var out []*LineError
+	var out []*fileerr.Error
 	for _, e := range joined.Unwrap() {
-		le, ok := e.(*LineError)
+		le, ok := e.(*fileerr.Error)
 		if !ok {
-			t.Fatalf("error %T is not a *LineError: %v", e, e)
+			t.Fatalf("error %T is not a *fileerr.Error: %v", e, e)
 		}
 		out = append(out, le)
 	}

@@ -19,7 +19,7 @@ import (
 const leakMarker = "LEAK-7f3a"
 
 // FuzzParse: Parse never panics, returns only valid names at lines that
-// exist, reports errors as a list of *LineError at lines that exist, and
+// exist, reports errors as a list of *fileerr.Error at lines that exist, and
 // never quotes file text other than a valid name.
 func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src string) {

@@ -58,6 +58,7 @@ import (
 	"strings"
 
 	"github.com/ignity/ignity/pkg/confdir"
+	"github.com/ignity/ignity/pkg/fileerr"
 )
 
 // Var is one assignment read from an env file.
@@ -67,21 +68,10 @@ type Var struct {
 	Line        int    // where the assignment starts (1-based)
 }
 
-// LineError is a syntax error at one line of an env file. Msg holds
-// positions, names and what was expected, never a value.
-type LineError struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *LineError) Error() string {
-	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-}
-
 // Parse reads dotenv text (see the package documentation). name is used in
-// errors and in Var.File. The error, if any, joins one *LineError per bad
-// line (errors.Join), in line order; the Vars of the good lines are returned
+// errors and in Var.File. The error, if any, joins one *fileerr.Error per
+// bad line (errors.Join), in line order, whose problem holds positions,
+// names and what was expected, never a value; the Vars of the good lines are returned
 // alongside so a caller may choose to warn and go on.
 func Parse(name string, r io.Reader) ([]Var, error) {
 	b, err := io.ReadAll(r)
@@ -181,7 +171,7 @@ func (p *parser) skipTo(eol int) {
 }
 
 func (p *parser) fail(line int, format string, args ...any) {
-	p.errs = append(p.errs, &LineError{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, fileerr.Errorf(p.file, line, format, args...))
 }
 
 // statement parses the statement at p.pos and moves to the next line. It

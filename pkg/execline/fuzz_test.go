@@ -3,6 +3,8 @@ package execline
 import (
 	"strings"
 	"testing"
+
+	"github.com/ignity/ignity/pkg/fileerr"
 )
 
 // FuzzLex: Lex never panics; when it accepts a script, its blocks
@@ -19,8 +21,8 @@ func FuzzLex(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		words, err := Lex(s)
 		if err != nil {
-			if e, ok := err.(*Error); !ok || e.Line < 1 || e.Line > strings.Count(s, "\n")+1 {
-				t.Fatalf("Lex(%q): error %v: want an *Error at a line of the script", s, err)
+			if e, ok := err.(*fileerr.Error); !ok || e.Line < 1 || e.Line > strings.Count(s, "\n")+1 {
+				t.Fatalf("Lex(%q): error %v: want a *fileerr.Error at a line of the script", s, err)
 			}
 			return
 		}

@@ -14,8 +14,11 @@
 package execline
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ignity/ignity/pkg/fileerr"
 )
 
 // Word is one word of a script, decoded.
@@ -33,16 +36,9 @@ func (w Word) Block() (open, close bool) {
 	return w.Text == "{", w.Text == "}"
 }
 
-// Error is a syntax error at a line.
-type Error struct {
-	Line int
-	Msg  string
-}
-
-func (e *Error) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
-
 // Lex splits script into words, and checks that its quotes and blocks
-// balance.
+// balance. A syntax error is a *fileerr.Error at its line, without a file
+// name ("line 2: ..."): the caller knows which file script came from.
 func Lex(script string) ([]Word, error) {
 	var out []Word
 	line := 1
@@ -75,7 +71,7 @@ func Lex(script string) ([]Word, error) {
 				in, start = true, line
 			}
 			if i+1 >= len(rs) {
-				return nil, &Error{line, "backslash at the end of the script: it escapes nothing"}
+				return nil, &fileerr.Error{Line: line, Err: errors.New("backslash at the end of the script: it escapes nothing")}
 			}
 			i++
 			if rs[i] == '\n' {
@@ -110,12 +106,12 @@ func Lex(script string) ([]Word, error) {
 				i++
 				n, err := escape(rs, &i, &line)
 				if err != nil {
-					return nil, &Error{line, err.Error()}
+					return nil, &fileerr.Error{Line: line, Err: err}
 				}
 				b.WriteString(n)
 			}
 			if !closed {
-				return nil, &Error{open, "quoted string not closed: a \" opens it and no \" ends it"}
+				return nil, &fileerr.Error{Line: open, Err: errors.New("quoted string not closed: a \" opens it and no \" ends it")}
 			}
 		default:
 			if !in {
@@ -134,14 +130,14 @@ func Lex(script string) ([]Word, error) {
 			opened = append(opened, w.Line)
 		case c:
 			if depth == 0 {
-				return nil, &Error{w.Line, "} closes a block that no { opened"}
+				return nil, &fileerr.Error{Line: w.Line, Err: errors.New("} closes a block that no { opened")}
 			}
 			depth--
 			opened = opened[:len(opened)-1]
 		}
 	}
 	if depth > 0 {
-		return nil, &Error{opened[len(opened)-1], "block not closed: a { opens it and no } ends it"}
+		return nil, &fileerr.Error{Line: opened[len(opened)-1], Err: errors.New("block not closed: a { opens it and no } ends it")}
 	}
 	return out, nil
 }

@@ -1,8 +1,11 @@
 package execline
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ignity/ignity/pkg/fileerr"
 )
 
 func TestLex(t *testing.T) {
@@ -31,9 +34,12 @@ func TestLex(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			words, err := Lex(tt.in)
 			if tt.errHas != "" {
-				e, ok := err.(*Error)
-				if !ok || e.Line != tt.errLine || !strings.Contains(e.Msg, tt.errHas) {
+				e, ok := err.(*fileerr.Error)
+				if !ok || e.File != "" || e.Line != tt.errLine || !strings.Contains(e.Err.Error(), tt.errHas) {
 					t.Fatalf("Lex(%q) error %v, want line %d with %q", tt.in, err, tt.errLine, tt.errHas)
+				}
+				if want := "line " + strconv.Itoa(tt.errLine) + ": " + e.Err.Error(); err.Error() != want {
+					t.Errorf("Lex(%q) error prints %q, want %q", tt.in, err, want)
 				}
 				return
 			}

@@ -32,6 +32,7 @@ import (
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/execline"
+	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
 	"github.com/ignity/ignity/pkg/services"
@@ -352,9 +353,9 @@ func (o *order) oneshot(u services.Unit) error {
 	b := o.b
 	words, err := execline.Lex(u.Up)
 	if err != nil {
-		var le *execline.Error
+		var le *fileerr.Error
 		if errors.As(err, &le) {
-			return fmt.Errorf("%s:%d: %s", u.UpFrom, le.Line, le.Msg)
+			return &fileerr.Error{File: u.UpFrom, Line: le.Line, Err: le.Err}
 		}
 		return fmt.Errorf("%s: %w", u.UpFrom, err)
 	}

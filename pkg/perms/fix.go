@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ignity/ignity/pkg/fileerr"
 	"golang.org/x/sys/unix"
 )
 
@@ -100,7 +101,7 @@ func (f *Fixer) Run(rules []Rule) error {
 	for i, r := range rules {
 		uid, gid, err := f.Users.Resolve(r.Account)
 		if err != nil {
-			errs = append(errs, &LineError{File: r.File, Line: r.Line, Msg: fmt.Sprintf("account %q: %v (create it first, or append a fallback: %q)", r.Account.String(), err, r.Account.String()+",UID:GID")})
+			errs = append(errs, fileerr.Errorf(r.File, r.Line, "account %q: %v (create it first, or append a fallback: %q)", r.Account.String(), err, r.Account.String()+",UID:GID"))
 		}
 		targets[i] = target{rule: r, uid: uid, gid: gid, dir: -1}
 	}
@@ -154,7 +155,7 @@ func (f *Fixer) resolve(rootfd int, t *target) {
 	}
 	top, err := unix.Openat(rootfd, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		f.fail(&LineError{File: r.File, Line: r.Line, Msg: fmt.Sprintf("%s: open %s: %v", r.Path, f.Root, err)})
+		f.fail(fileerr.Errorf(r.File, r.Line, "%s: open %s: %v", r.Path, f.Root, err))
 		return
 	}
 	stack := []frame{{fd: top}}
@@ -200,12 +201,12 @@ func (f *Fixer) resolve(rootfd int, t *target) {
 					skip(err.Error())
 					return
 				}
-				f.fail(&LineError{File: r.File, Line: r.Line, Msg: fmt.Sprintf("%s: lstat: %v", r.Path, err)})
+				f.fail(fileerr.Errorf(r.File, r.Line, "%s: lstat: %v", r.Path, err))
 				return
 			}
 			dup, err := unix.FcntlInt(uintptr(cur.fd), unix.F_DUPFD_CLOEXEC, 0)
 			if err != nil {
-				f.fail(&LineError{File: r.File, Line: r.Line, Msg: fmt.Sprintf("%s: %v", r.Path, err)})
+				f.fail(fileerr.Errorf(r.File, r.Line, "%s: %v", r.Path, err))
 				return
 			}
 			t.dir, t.name, t.ok = dup, name, true
@@ -229,7 +230,7 @@ func (f *Fixer) resolve(rootfd int, t *target) {
 			skip(err.Error())
 			return
 		case err != nil:
-			f.fail(&LineError{File: r.File, Line: r.Line, Msg: fmt.Sprintf("%s: lstat %s: %v", r.Path, path.Join(here(), c), err)})
+			f.fail(fileerr.Errorf(r.File, r.Line, "%s: lstat %s: %v", r.Path, path.Join(here(), c), err))
 			return
 		case st.Mode&unix.S_IFMT == unix.S_IFDIR:
 			// A directory again: open it on the next turn, a bounded
@@ -247,13 +248,13 @@ func (f *Fixer) resolve(rootfd int, t *target) {
 		link := path.Join(here(), c)
 		dest, err := readlinkat(cur.fd, c)
 		if err != nil {
-			f.fail(&LineError{File: r.File, Line: r.Line, Msg: fmt.Sprintf("%s: readlink %s: %v", r.Path, link, err)})
+			f.fail(fileerr.Errorf(r.File, r.Line, "%s: readlink %s: %v", r.Path, link, err))
 			return
 		}
 		if why := f.unsafeLink(cur.fd, &st); why != "" {
 			msg := fmt.Sprintf("%s: refused: %s is a symlink (to %s) %s; ignity follows a symlink in a rule's path only when root owns it and its directory, and no group or other may write that directory", r.Path, link, dest, why)
 			f.warn(fmt.Sprintf("%s:%d: %s", r.File, r.Line, msg))
-			f.fail(&LineError{File: r.File, Line: r.Line, Msg: msg})
+			f.fail(fileerr.Errorf(r.File, r.Line, "%s", msg))
 			return
 		}
 		if links++; links > maxLinks {

@@ -7,7 +7,7 @@
 //     `path account fmode dmode` (always recursive) or s6-overlay's fix-attrs
 //     `path recurse account fmode dmode`; `{{NAME}}` is replaced from a map
 //     the caller gives (USERMAP_UID, USERMAP_GID). Every bad line is reported,
-//     each as a *LineError "file:line: message".
+//     each as a *fileerr.Error "file:line: message".
 //   - ReadUsers reads the image's /etc/passwd and /etc/group; Users.Resolve
 //     turns an Account into numeric ids, with s6-overlay's per-side fallback.
 //   - Fixer.Run applies rules to the tree, changing only what differs, and
@@ -59,6 +59,7 @@ import (
 	"unicode"
 
 	"github.com/ignity/ignity/pkg/confdir"
+	"github.com/ignity/ignity/pkg/fileerr"
 )
 
 // Rule is one parsed line of a perms file.
@@ -122,21 +123,10 @@ func (a Account) String() string {
 	return b.String()
 }
 
-// LineError is a problem tied to one line of a perms file.
-type LineError struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *LineError) Error() string {
-	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-}
-
 // Parse reads the perms file called name from r. vars supplies the values of
 // {{NAME}} placeholders; a placeholder missing from vars is an error naming
 // it. Blank lines and lines starting with # are ignored. On any bad line, it
-// returns no rules and an error joining one *LineError per bad line.
+// returns no rules and an error joining one *fileerr.Error per bad line.
 func Parse(name string, r io.Reader, vars map[string]string) ([]Rule, error) {
 	br := bufio.NewReader(r)
 	var rules []Rule
@@ -147,7 +137,7 @@ func Parse(name string, r io.Reader, vars map[string]string) ([]Rule, error) {
 			rule, skip, msg := parseLine(line, vars)
 			switch {
 			case msg != "":
-				errs = append(errs, &LineError{File: name, Line: n, Msg: msg})
+				errs = append(errs, fileerr.Errorf(name, n, "%s", msg))
 			case !skip:
 				rule.File, rule.Line = name, n
 				rules = append(rules, rule)
@@ -399,7 +389,7 @@ func LoadDir(dir string, vars map[string]string) ([]Rule, error) {
 		}
 		rs, err := parseFile(p, vars)
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			errs = append(errs, j.Unwrap()...) // one flat list of *LineError
+			errs = append(errs, j.Unwrap()...) // one flat list of *fileerr.Error
 			continue
 		}
 		if err != nil {

@@ -2,6 +2,7 @@ package perms
 
 import (
 	"errors"
+	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/imagepath"
 	"os"
 	"path/filepath"
@@ -89,7 +90,7 @@ func strs[T interface{ String() string }](xs []T) []string {
 	return out
 }
 
-func errStrs(es []*LineError) []string {
+func errStrs(es []*fileerr.Error) []string {
 	out := []string{}
 	for _, e := range es {
 		out = append(out, e.Error())
@@ -98,10 +99,10 @@ func errStrs(es []*LineError) []string {
 }
 
 // lineErrors flattens a joined error into its parts, failing on anything
-// that is not a *LineError.
-func lineErrors(t *testing.T, err error) []*LineError {
+// that is not a *fileerr.Error.
+func lineErrors(t *testing.T, err error) []*fileerr.Error {
 	t.Helper()
-	var out []*LineError
+	var out []*fileerr.Error
 	var walk func(error)
 	walk = func(err error) {
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
@@ -110,9 +111,9 @@ func lineErrors(t *testing.T, err error) []*LineError {
 			}
 			return
 		}
-		le, ok := err.(*LineError)
+		le, ok := err.(*fileerr.Error)
 		if !ok {
-			t.Fatalf("error %q (%T) is not a *LineError", err, err)
+			t.Fatalf("error %q (%T) is not a *fileerr.Error", err, err)
 		}
 		out = append(out, le)
 	}
@@ -279,7 +280,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, le := range les {
 		if le.File != file {
-			t.Errorf("LineError.File = %q, want %q", le.File, file)
+			t.Errorf("fileerr.Error.File = %q, want %q", le.File, file)
 		}
 	}
 }
@@ -1020,7 +1021,7 @@ func FuzzParse(f *testing.F) {
 			}
 			for _, le := range lineErrors(t, err) {
 				if le.File != "fuzz" || le.Line < 1 || le.Line > lines {
-					t.Fatalf("LineError %q outside 1..%d", le, lines)
+					t.Fatalf("fileerr.Error %q outside 1..%d", le, lines)
 				}
 			}
 			return

@@ -36,7 +36,7 @@ func FuzzDependencies(f *testing.F) {
 		_, more := MakePlan(d)
 		lines := strings.Count(deps, "\n") + 1
 		for _, p := range append(probs, more...) {
-			if p.Path != "/etc/ignity/services/self/dependencies" || p.Line < 0 || p.Line > lines {
+			if p.File != "/etc/ignity/services/self/dependencies" || p.Line < 0 || p.Line > lines {
 				t.Fatalf("problem %v for %q", p, deps)
 			}
 		}

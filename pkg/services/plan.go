@@ -1,11 +1,12 @@
 package services
 
 import (
-	"fmt"
 	"path"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ignity/ignity/pkg/fileerr"
 )
 
 // Unit is one definition the boot starts: a longrun or a oneshot.
@@ -83,7 +84,7 @@ func (p Plan) Levels() int {
 // MakePlan builds the start plan of d. Problems are configuration errors:
 // an unknown dependency or bundle member, a cycle (named by its path,
 // "a -> b -> c -> a"). With any, the plan must not be used.
-func MakePlan(d Defs) (Plan, []Problem) {
+func MakePlan(d Defs) (Plan, []*fileerr.Error) {
 	pl := &planner{d: d, deps: map[string][]string{}}
 	// What starts: ignity's services and services.d's, then with s6-rc.d
 	// the members of user and user2 and, transitively, their dependencies.
@@ -195,11 +196,11 @@ type planner struct {
 	loggerOf map[string]string
 	feeds    map[string]string // funnel producer -> its consumer
 	fed      map[string]bool   // funnel consumers
-	problems []Problem
+	problems []*fileerr.Error
 }
 
 func (pl *planner) add(p string, format string, args ...any) {
-	pl.problems = append(pl.problems, Problem{Path: p, Msg: fmt.Sprintf(format, args...)})
+	pl.problems = append(pl.problems, fileerr.Errorf(p, 0, format, args...))
 }
 
 // members expands the name n to the units it stands for: itself, or a
@@ -244,8 +245,8 @@ func (pl *planner) expand(n string, in map[string]bool) {
 			// one file: name it and the line, not a path under it
 			from = path.Dir(s.DepsFrom)
 			if _, ok := pl.d.Get(dep); !ok && !builtin[dep] {
-				pl.problems = append(pl.problems, Problem{Path: s.DepsFrom, Line: s.DepLines[i],
-					Msg: fmt.Sprintf("dependency %q: no such service or bundle (in %s, %s or %s)", dep, IgnityDir, S6rcDir, ServicesDDir)})
+				pl.problems = append(pl.problems, fileerr.Errorf(s.DepsFrom, s.DepLines[i],
+					"dependency %q: no such service or bundle (in %s, %s or %s)", dep, IgnityDir, S6rcDir, ServicesDDir))
 				continue
 			}
 		}

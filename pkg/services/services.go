@@ -16,15 +16,14 @@
 //     service dirs, each a directory or a symlink to one elsewhere.
 //
 // Nothing here runs anything: check, the stages and status read the same
-// Defs and Plan. Paths in Problems and in Service.Dir are the image's own;
-// the tree is read from Root as if chroot'ed to it (symlinks resolve
+// Defs and Plan. Paths in the problems and in Service.Dir are the image's
+// own; the tree is read from Root as if chroot'ed to it (symlinks resolve
 // inside it).
 package services
 
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -35,6 +34,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/confdir"
+	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/imagepath"
 )
 
@@ -127,20 +127,6 @@ type Service struct {
 	PipelineName string
 }
 
-// Problem is one thing wrong with the definitions: "path:line: msg".
-type Problem struct {
-	Path string
-	Line int // from 1; 0 when not tied to a line
-	Msg  string
-}
-
-func (p Problem) Error() string {
-	if p.Line > 0 {
-		return p.Path + ":" + strconv.Itoa(p.Line) + ": " + p.Msg
-	}
-	return p.Path + ": " + p.Msg
-}
-
 // Defs are every definition of an image.
 type Defs struct {
 	List   []Service // in source order (ignity, s6-rc.d, services.d), then name order
@@ -167,7 +153,7 @@ func (d Defs) Get(name string) (Service, bool) {
 // bundleDir (IGNITY_RUNTIME_BUNDLEDIR, an in-image path; "" for none)
 // holds more members of the user and user2 bundles, in
 // bundleDir/BUNDLE/contents.d.
-func Load(root, bundleDir string) (Defs, []Problem) {
+func Load(root, bundleDir string) (Defs, []*fileerr.Error) {
 	r := &reader{root: root, res: imagepath.NewResolver(root), bundleDir: bundleDir}
 	d := Defs{byName: map[string]int{}}
 	r.ignity(&d)
@@ -180,11 +166,11 @@ type reader struct {
 	root      string
 	bundleDir string
 	res       *imagepath.Resolver
-	problems  []Problem
+	problems  []*fileerr.Error
 }
 
 func (r *reader) add(p string, line int, format string, args ...any) {
-	r.problems = append(r.problems, Problem{Path: p, Line: line, Msg: fmt.Sprintf(format, args...)})
+	r.problems = append(r.problems, fileerr.Errorf(p, line, format, args...))
 }
 
 func (r *reader) host(p string) string { return filepath.Join(r.root, filepath.FromSlash(p)) }

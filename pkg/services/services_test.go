@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ignity/ignity/pkg/fileerr"
 )
 
 // tree writes files (path -> content; a path ending in / is a directory,
@@ -37,7 +39,7 @@ func tree(t *testing.T, files map[string]string) string {
 	return root
 }
 
-func plan(t *testing.T, files map[string]string) (Plan, []Problem) {
+func plan(t *testing.T, files map[string]string) (Plan, []*fileerr.Error) {
 	t.Helper()
 	d, probs := Load(tree(t, files), "")
 	if len(probs) > 0 {

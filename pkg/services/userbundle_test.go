@@ -27,7 +27,7 @@ func TestUserBundleWithoutType(t *testing.T) {
 		t.Errorf("user: type %q, want bundle", s.Type)
 	}
 	_, probs = Load(tree(t, map[string]string{"etc/s6-overlay/s6-rc.d/other/contents.d/app": ""}), "")
-	if len(probs) != 1 || probs[0].Msg != "no type file: s6-rc wants type holding longrun, oneshot or bundle" {
+	if len(probs) != 1 || probs[0].Err.Error() != "no type file: s6-rc wants type holding longrun, oneshot or bundle" {
 		t.Errorf("other without type: problems %v, want the missing type named", probs)
 	}
 }
