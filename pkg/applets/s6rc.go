@@ -345,11 +345,10 @@ func contains(list []string, s string) bool {
 func (r *rc) isUp(a string) bool {
 	s, _ := r.defs.Get(a)
 	if s.Type == services.Oneshot {
-		st, _, _ := r.st.UnitOf(a)
-		return st == runstate.UnitStarted
+		return r.st.Condition(a, "", time.Now()).Unit == runstate.UnitStarted
 	}
-	st, err := svc.ReadStatus(filepath.Join(r.l.Scandir(), a))
-	return err == nil && st.WantUp
+	c := r.st.Condition(a, filepath.Join(r.l.Scandir(), a), time.Now())
+	return c.Supervised() && c.Status.WantUp
 }
 
 // transition brings a up or down, within its own timeout and -t.
@@ -402,7 +401,7 @@ func (r *rc) oneshot(s services.Service) error {
 	if r.down {
 		line, from, own, to = s.Down, s.DownFrom, s.TimeoutDown, unitDown
 	}
-	if st, _, _ := r.st.UnitOf(s.Name); st == runstate.UnitRunning {
+	if r.st.Condition(s.Name, "", time.Now()).Unit == runstate.UnitRunning {
 		return errors.New("the boot is running its up line now")
 	}
 	if words, err := execline.Lex(line); err != nil || hasProgram(words) {

@@ -273,7 +273,7 @@ func (o *order) awaitUp(u services.Unit, told bool) error {
 	// again each second s6-svwait waits in vain.
 	var code int
 	for first := true; ; first = false {
-		if up, err := svc.WantedUp(dir); err == nil && !up && !(first && told) {
+		if c := b.St.Condition(u.Name, dir, time.Now()); c.Supervised() && !c.Status.WantUp && !(first && told) {
 			code = 1
 			break
 		}
@@ -300,10 +300,9 @@ func (o *order) awaitUp(u services.Unit, told bool) error {
 	case code >= 100:
 		return fmt.Errorf("dependency %s (of %s): %s exited %d", u.Name, waiters, b.Sys.Programs.Svwait, code)
 	}
-	r, failed := b.St.Failed(u.Name)
-	switch {
-	case failed:
-		return fmt.Errorf("dependency %s (of %s) failed permanently before it was %s: %s", u.Name, waiters, state, r)
+	switch c := b.St.Condition(u.Name, dir, time.Now()); {
+	case c.Failed:
+		return fmt.Errorf("dependency %s (of %s) failed permanently before it was %s: %s", u.Name, waiters, state, c.Why)
 	case code == 1 && present(filepath.Join(dir, "down")):
 		return fmt.Errorf("dependency %s (of %s) has a down file: it does not start, so neither does what needs it", u.Name, waiters)
 	}
