@@ -85,7 +85,13 @@ func S6rc(l layout.Layout, args []string, stdout, stderr io.Writer) error {
 	if sub != "list" && sub != "listall" && sub != "change" {
 		return usage(stderr, "s6-rc", s6rcUsage, fmt.Errorf("subcommand %q is not supported by ignity's s6-rc (help, list, listall, change)", sub))
 	}
-	if err := rc.load(); err != nil {
+	// The boot's knobs, read once: the user bundle's dir, where /init
+	// found one.
+	bundleDir := ""
+	if cfg, err := rc.st.Config(); err == nil {
+		bundleDir = cfg.BundleDir
+	}
+	if err := rc.load(bundleDir); err != nil {
 		return err
 	}
 	sel, err := rc.selection(names, o.has('a'))
@@ -119,12 +125,9 @@ type rc struct {
 	deps  map[string][]string // atom -> the atoms it depends on
 }
 
-// load reads the definitions and the dependencies between atoms.
-func (r *rc) load() error {
-	bundleDir := ""
-	if cfg, err := r.st.Config(); err == nil {
-		bundleDir = cfg.BundleDir
-	}
+// load reads the definitions, with the user bundle's in bundleDir, and
+// the dependencies between atoms.
+func (r *rc) load(bundleDir string) error {
 	defs, probs := services.Load(r.l.Root, bundleDir)
 	if len(probs) > 0 {
 		for _, p := range probs {
