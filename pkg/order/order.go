@@ -1,9 +1,11 @@
 // Package order is the dependency-ordered start of the services (README
 // "Dependencies"), which stage2 runs once every longrun is in the
-// scandir. stage2 reads every service definition (pkg/services) and plans
-// the start before the init scripts run; every longrun goes into the
-// scandir at once, as in s6-overlay (s6-svc works on each from the first
-// moment): those without dependencies start, each dependent is held down
+// scandir. The start is planned once per boot (pkg/services), by /init
+// from every service definition, and again by stage2 after its hook,
+// before the init scripts run; the ordered start gets the plan as a
+// value (Start.Plan). Every longrun goes into the scandir at once, as
+// in s6-overlay (s6-svc works on each from the first moment): those
+// without dependencies start, each dependent is held down
 // (a down file of ignity's, marked by HeldMark) until each of its
 // dependencies counts as started: a longrun once up (ready, with
 // notification-fd), a oneshot once its up exited 0. Then it is told up.
