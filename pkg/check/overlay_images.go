@@ -68,7 +68,7 @@ func defaultBound(n int, overlay bool) time.Duration {
 
 // finalizers counts what a shutdown runs one after another, each bounded
 // by IGNITY_KILL_FINALIZE_MAXTIME: the finalize and cont-finish.d
-// scripts, and the oneshots' down lines (of the plan definitions made).
+// scripts, and the down lines of the start plan's oneshots.
 func (c *checker) finalizers() int {
 	n := 0
 	for _, d := range []string{c.l.EtcFinalize(), c.l.EtcContFinish()} {
