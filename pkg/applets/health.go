@@ -38,7 +38,8 @@ func Health(l layout.Layout, args []string, w io.Writer) error {
 
 // Unhealthy lists, one line each, the services that fail the check.
 func Unhealthy(l layout.Layout) []string {
-	cfg, err := runstate.New(l.Run()).Config()
+	rs := runstate.New(l.Run())
+	cfg, err := rs.Config()
 	if err != nil {
 		return []string{fmt.Sprintf("ignity: %v", err)}
 	}
@@ -46,9 +47,8 @@ func Unhealthy(l layout.Layout) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("ignity: read the services of %s: %v", l.Scandir(), err)}
 	}
-	rs := runstate.New(l.Run())
 	now := time.Now()
-	out := unstarted(rs, list)
+	out := unstarted(rs, list, now)
 	for _, s := range list {
 		if s.Name == logprefix.Service {
 			if line := prefixerHealth(s); line != "" {
@@ -56,14 +56,14 @@ func Unhealthy(l layout.Layout) []string {
 			}
 			continue
 		}
-		st, err := svc.ReadStatus(s.Dir)
+		cond := rs.Condition(s.Name, s.Dir, now)
+		st := cond.Status
 		switch {
-		case err != nil:
-			out = append(out, fmt.Sprintf("%s: not supervised: %v", s.Name, err))
+		case !cond.Supervised():
+			out = append(out, fmt.Sprintf("%s: not supervised: %v", s.Name, cond.StatusErr))
 			continue
-		case hasFailed(rs, s.Name):
-			why, _ := failed(rs, s.Name)
-			out = append(out, fmt.Sprintf("%s: failed: %s", s.Name, why))
+		case cond.Failed:
+			out = append(out, fmt.Sprintf("%s: failed: %s", s.Name, cond.Why))
 			continue
 		case !st.WantUp:
 			continue // taken down (s6-svc -d, a down file): not wanted up
@@ -71,9 +71,8 @@ func Unhealthy(l layout.Layout) []string {
 			code, sig := st.Exit()
 			out = append(out, fmt.Sprintf("%s: down, wanted up (last exit %s)", s.Name, (&LastExit{code, sig}).String()))
 			continue
-		case inBackoff(rs, s.Name, now):
-			left, _ := backoff(rs, s.Name, now)
-			out = append(out, fmt.Sprintf("%s: restart backoff: starting again in %d ms", s.Name, left.Milliseconds()))
+		case cond.Backoff > 0:
+			out = append(out, fmt.Sprintf("%s: restart backoff: starting again in %d ms", s.Name, cond.Backoff.Milliseconds()))
 			continue
 		case s.Notify && !st.Ready():
 			out = append(out, s.Name+": up but not ready (notification-fd)")
@@ -92,7 +91,7 @@ func Unhealthy(l layout.Layout) []string {
 		c := exec.CommandContext(ctx, prog)
 		c.Dir = s.Dir
 		c.Stdin, c.Stdout, c.Stderr = nil, nil, os.Stderr
-		err = c.Run()
+		err := c.Run()
 		var ee *exec.ExitError
 		switch {
 		case err == nil:
@@ -133,26 +132,29 @@ func prefixerHealth(s svc.Service) string {
 // scandir (list) and have not completed: dependents still held, a oneshot
 // that runs or failed. Before the ordered start completes the container
 // is not healthy yet.
-func unstarted(rs runstate.State, list []svc.Service) []string {
-	units, _, err := rs.Plan()
+func unstarted(rs runstate.State, list []svc.Service, now time.Time) []string {
+	plan, _, err := rs.Plan()
 	if err != nil {
 		return []string{fmt.Sprintf("ignity: %v", err)}
+	}
+	if !plan.HasDeps() {
+		return nil // no ordered start: every unit is a longrun of the scandir
 	}
 	live := map[string]bool{}
 	for _, s := range list {
 		live[s.Name] = true
 	}
 	var out []string
-	for _, u := range units {
+	for _, u := range plan.Units {
 		if live[u.Name] {
 			continue
 		}
-		st, detail, _ := rs.UnitOf(u.Name)
-		switch {
-		case st == runstate.UnitFailed:
-			out = append(out, fmt.Sprintf("%s: failed: %s", u.Name, detail))
-		case u.Type == "oneshot" && st == runstate.UnitStarted:
-		case u.Type == "oneshot" && st == runstate.UnitRunning:
+		c := rs.Condition(u.Name, "", now)
+		switch c.Word(u.Type, u.Notify) {
+		case "failed":
+			out = append(out, fmt.Sprintf("%s: failed: %s", u.Name, c.UnitDetail))
+		case "done":
+		case "running":
 			out = append(out, u.Name+": oneshot still running")
 		default:
 			out = append(out, u.Name+": not started yet: waiting for its dependencies")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/services"
 )
 
 // writeStatus writes a supervise/status as s6-supervise 2.13 packs it.
@@ -111,10 +112,10 @@ func TestHealthOrderedStart(t *testing.T) {
 	writeStatus(t, db, 42, 0, 4, time.Now())
 	rs := runstate.New(l.Run())
 	for _, err := range []error{
-		rs.SetPlan([]runstate.Unit{
+		rs.SetPlan(services.Plan{Units: []services.Unit{
 			{Name: "init", Type: "oneshot"}, {Name: "migrate", Type: "oneshot"},
 			{Name: "db", Type: "longrun", Deps: []string{"init"}}, {Name: "web", Type: "longrun", Deps: []string{"db"}},
-		}),
+		}}),
 		rs.SetUnit("init", runstate.UnitStarted, ""), rs.SetUnit("migrate", runstate.UnitFailed, "up exited 2"),
 		rs.SetUnit("db", runstate.UnitStarted, ""), rs.SetUnit("web", runstate.UnitWaiting, ""),
 	} {

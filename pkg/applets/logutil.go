@@ -1,6 +1,7 @@
 package applets
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,7 +47,9 @@ func LogutilService(l layout.Layout, args []string, exec func(path string, argv,
 		return UsageError("want one log directory")
 	}
 	dir := fs.Arg(0)
-	script, err := loggingScript(l)
+	// The boot's knobs, read once: what /init recorded, if it ran.
+	cfg, cfgErr := runstate.New(l.Run()).Config()
+	script, err := loggingScript(l, cfg, cfgErr == nil)
 	if err != nil {
 		return err
 	}
@@ -86,12 +89,12 @@ func LogutilService(l layout.Layout, args []string, exec func(path string, argv,
 
 // loggingScript is IGNITY_LOGGING_SCRIPT's directives: as /init recorded
 // it (env files included), else from this process's environment (outside
-// a booted container).
+// a booted container): booted tells whether cfg is /init's.
 //
 // An init script or oneshot may write it into the envdir during the boot
 // (/run/s6/container_environment/S6_LOGGING_SCRIPT, as s6-overlay images
 // do): what the envdir holds then wins.
-func loggingScript(l layout.Layout) ([]string, error) {
+func loggingScript(l layout.Layout, cfg config.Config, booted bool) ([]string, error) {
 	if env, err := envload.ReadDir(l.RunEnvs()); err == nil {
 		if v, ok := lastKnob(env, "IGNITY_LOGGING_SCRIPT", "S6_LOGGING_SCRIPT"); ok {
 			cfg, err := config.Parse([]string{"IGNITY_LOGGING_SCRIPT=" + v})
@@ -101,14 +104,19 @@ func loggingScript(l layout.Layout) ([]string, error) {
 			return cfg.LoggingScript, nil
 		}
 	}
-	if cfg, err := runstate.New(l.Run()).Config(); err == nil {
+	if booted {
 		return cfg.LoggingScript, nil
 	}
 	cfg, err := config.Parse(os.Environ())
 	if err != nil {
 		// Only this knob matters here.
-		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-			if ke, ok := e.(*config.KnobError); ok && ke.Knob == "IGNITY_LOGGING_SCRIPT" {
+		errs := []error{err}
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = joined.Unwrap()
+		}
+		for _, e := range errs {
+			var ke *config.KnobError
+			if errors.As(e, &ke) && ke.Knob == "IGNITY_LOGGING_SCRIPT" {
 				return nil, ke
 			}
 		}

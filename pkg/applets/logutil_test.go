@@ -30,7 +30,7 @@ func TestLoggingScriptFromEnvironment(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("IGNITY_LOGGING_SCRIPT", tt.script)
 			t.Setenv("IGNITY_VERBOSITY", tt.verbosity)
-			got, err := loggingScript(layout.Layout{Root: t.TempDir()})
+			got, err := loggingScript(layout.Layout{Root: t.TempDir()}, config.Config{}, false)
 			if tt.wantErr == "" {
 				if err != nil || !slices.Equal(got, tt.want) {
 					t.Fatalf("loggingScript = %q, %v; want %q", got, err, tt.want)

@@ -85,7 +85,13 @@ func S6rc(l layout.Layout, args []string, stdout, stderr io.Writer) error {
 	if sub != "list" && sub != "listall" && sub != "change" {
 		return usage(stderr, "s6-rc", s6rcUsage, fmt.Errorf("subcommand %q is not supported by ignity's s6-rc (help, list, listall, change)", sub))
 	}
-	if err := rc.load(); err != nil {
+	// The boot's knobs, read once: the user bundle's dir, where /init
+	// found one.
+	bundleDir := ""
+	if cfg, err := rc.st.Config(); err == nil {
+		bundleDir = cfg.BundleDir
+	}
+	if err := rc.load(bundleDir); err != nil {
 		return err
 	}
 	sel, err := rc.selection(names, o.has('a'))
@@ -119,12 +125,9 @@ type rc struct {
 	deps  map[string][]string // atom -> the atoms it depends on
 }
 
-// load reads the definitions and the dependencies between atoms.
-func (r *rc) load() error {
-	bundleDir := ""
-	if cfg, err := r.st.Config(); err == nil {
-		bundleDir = cfg.BundleDir
-	}
+// load reads the definitions, with the user bundle's in bundleDir, and
+// the dependencies between atoms.
+func (r *rc) load(bundleDir string) error {
 	defs, probs := services.Load(r.l.Root, bundleDir)
 	if len(probs) > 0 {
 		for _, p := range probs {
@@ -345,11 +348,10 @@ func contains(list []string, s string) bool {
 func (r *rc) isUp(a string) bool {
 	s, _ := r.defs.Get(a)
 	if s.Type == services.Oneshot {
-		st, _, _ := r.st.UnitOf(a)
-		return st == runstate.UnitStarted
+		return r.st.Condition(a, "", time.Now()).Unit == runstate.UnitStarted
 	}
-	st, err := svc.ReadStatus(filepath.Join(r.l.Scandir(), a))
-	return err == nil && st.WantUp
+	c := r.st.Condition(a, filepath.Join(r.l.Scandir(), a), time.Now())
+	return c.Supervised() && c.Status.WantUp
 }
 
 // transition brings a up or down, within its own timeout and -t.
@@ -402,7 +404,7 @@ func (r *rc) oneshot(s services.Service) error {
 	if r.down {
 		line, from, own, to = s.Down, s.DownFrom, s.TimeoutDown, unitDown
 	}
-	if st, _, _ := r.st.UnitOf(s.Name); st == runstate.UnitRunning {
+	if r.st.Condition(s.Name, "", time.Now()).Unit == runstate.UnitRunning {
 		return errors.New("the boot is running its up line now")
 	}
 	if words, err := execline.Lex(line); err != nil || hasProgram(words) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/services"
 	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
@@ -121,48 +122,39 @@ func Collect(l layout.Layout, now time.Time) (Report, error) {
 		return r, fmt.Errorf("read the services of %s: %w", l.Scandir(), err)
 	}
 	rs := runstate.New(l.Run())
-	units, _, err := rs.Plan()
+	plan, _, err := rs.Plan()
 	if err != nil {
 		return r, err
 	}
-	byName := map[string]runstate.Unit{}
-	for _, u := range units {
-		byName[u.Name] = u
-	}
 	live := map[string]bool{}
 	for _, s := range list {
-		e := entry(rs, s, now)
-		e.Dependencies = byName[s.Name].Deps
+		u, _ := plan.Get(s.Name)
+		c := rs.Condition(s.Name, s.Dir, now)
+		e := entry(c, s, now)
+		e.Dependencies = u.Deps
 		live[s.Name] = true
-		r.Services = append(r.Services, withDeps(rs, e))
+		r.Services = append(r.Services, withDeps(rs, e, c.Unit))
 	}
 	// The units not in the scandir: dependents still held, and oneshots.
-	for _, u := range units {
-		if live[u.Name] {
+	// Without an ordered start, there are none: every unit is a longrun,
+	// in the scandir once the boot got that far.
+	for _, u := range plan.Units {
+		if live[u.Name] || !plan.HasDeps() {
 			continue
 		}
-		e := Entry{Name: u.Name, Type: u.Type, Notify: u.Notify, Dependencies: u.Deps}
-		st, _, _ := rs.UnitOf(u.Name)
-		switch {
-		case u.Type != "oneshot" && st != runstate.UnitFailed:
-			e.State = "waiting" // held out of the scandir
-		case st == runstate.UnitStarted:
-			e.State = "done" // a oneshot whose up exited 0
-		case st == runstate.UnitRunning || st == runstate.UnitFailed:
-			e.State = string(st)
-		default:
-			e.State = "waiting"
-		}
-		r.Services = append(r.Services, withDeps(rs, e))
+		c := rs.Condition(u.Name, "", now)
+		e := Entry{Name: u.Name, State: c.Word(u.Type, u.Notify), Type: string(u.Type), Notify: u.Notify, Dependencies: u.Deps}
+		r.Services = append(r.Services, withDeps(rs, e, c.Unit))
 	}
 	sort.Slice(r.Services, func(i, j int) bool { return r.Services[i].Name < r.Services[j].Name })
 	r.Cmd = cmdEntry(rs, now)
 	return r, nil
 }
 
-// withDeps fills in e's dependency fields: what it waits for, while it
-// waits, are its dependencies the ordered start has not started yet.
-func withDeps(rs runstate.State, e Entry) Entry {
+// withDeps fills in e's dependency fields: what it waits for, while the
+// ordered start holds it (unit), are its dependencies the ordered start
+// has not started yet.
+func withDeps(rs runstate.State, e Entry, unit runstate.UnitState) Entry {
 	if e.Type == "" {
 		e.Type = "longrun"
 	}
@@ -170,10 +162,9 @@ func withDeps(rs runstate.State, e Entry) Entry {
 		e.Dependencies = []string{}
 	}
 	e.WaitingFor = []string{}
-	if st, _, _ := rs.UnitOf(e.Name); st != runstate.UnitWaiting {
+	if unit != runstate.UnitWaiting {
 		return e
 	}
-	e.State = "waiting"
 	for _, d := range e.Dependencies {
 		if st, _, _ := rs.UnitOf(d); st != runstate.UnitStarted {
 			e.WaitingFor = append(e.WaitingFor, d)
@@ -182,77 +173,34 @@ func withDeps(rs runstate.State, e Entry) Entry {
 	return e
 }
 
-func entry(rs runstate.State, s svc.Service, now time.Time) Entry {
+// entry is the service s of the scandir, in condition c.
+func entry(c runstate.Condition, s svc.Service, now time.Time) Entry {
 	e := Entry{
 		Name:      s.Name,
+		State:     c.Word(services.Longrun, s.Notify),
 		Notify:    s.Notify,
 		Essential: exists(filepath.Join(s.Dir, "essential")),
 		Health:    executable(filepath.Join(s.Dir, "health")),
-		Restarts:  svc.Deaths(s.Dir),
+		Restarts:  c.Restarts,
 	}
-	// ignity's own count, when its finish kept one: not capped by s6's
-	// max-death-tally.
-	if r, ok, err := rs.Restarts(s.Name); err == nil && ok {
-		e.Restarts = r.Deaths
-	}
-	st, err := svc.ReadStatus(s.Dir)
-	if err != nil {
-		e.State = "down" // not supervised yet
+	if !c.Supervised() {
 		return e
 	}
+	st := c.Status
 	e.WantedUp = st.WantUp
 	if !st.Since.IsZero() {
 		e.UptimeMs = max(now.Sub(st.Since).Milliseconds(), 0)
 	}
-	if e.Restarts > 0 || !st.Up() {
+	if e.Restarts > 0 {
 		code, sig := st.Exit()
-		if e.Restarts > 0 || st.Since.Unix() > 0 {
-			e.LastExit = &LastExit{Code: code, Signal: sig}
-		}
-	}
-	switch {
-	case hasFailed(rs, s.Name):
-		e.State = "failed"
-	case inBackoff(rs, s.Name, now):
-		e.State = "backoff"
-	case st.Finishing:
-		e.State = "finishing"
-	case st.Up() && s.Notify && st.Ready():
-		e.State = "ready"
-	case st.Up():
-		e.State = "up"
-		e.Pid = st.Pid
-	default:
-		e.State = "down"
+		e.LastExit = &LastExit{Code: code, Signal: sig}
 	}
 	if st.Up() {
 		e.Pid = st.Pid
 	} else {
 		e.UptimeMs = 0
 	}
-	if e.Restarts == 0 {
-		e.LastExit = nil
-	}
 	return e
-}
-
-// failed reports a service marked permanently failed by ignity's
-// crash-loop limit: /run/ignity/.state/failed/NAME (runstate.Failed), written by
-// the service's finish, which then exits 125 (s6's permanent failure).
-func failed(rs runstate.State, name string) (string, bool) {
-	return rs.Failed(name)
-}
-
-// backoff reports a service whose run waits before the real program (the
-// restart backoff lives in run, so s6 reports it up meanwhile): its
-// restart record (/run/ignity/.state/restarts/NAME) holds an until= in the
-// future. It returns how long the wait has left.
-func backoff(rs runstate.State, name string, now time.Time) (time.Duration, bool) {
-	r, ok, err := rs.Restarts(name)
-	if err != nil || !ok || !r.Until.After(now) {
-		return 0, false
-	}
-	return r.Until.Sub(now), true
 }
 
 // cmdEntry is the CMD while it runs, nil otherwise.
@@ -272,13 +220,6 @@ func cmdEntry(rs runstate.State, now time.Time) *Entry {
 		e.UptimeMs = max(now.Sub(since).Milliseconds(), 0)
 	}
 	return e
-}
-
-func hasFailed(rs runstate.State, name string) bool { _, ok := failed(rs, name); return ok }
-
-func inBackoff(rs runstate.State, name string, now time.Time) bool {
-	_, ok := backoff(rs, name, now)
-	return ok
 }
 
 func exists(p string) bool {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/services"
 )
 
 // TestStatusDependencies: status --json lists each service's
@@ -31,12 +32,12 @@ func TestStatusDependencies(t *testing.T) {
 		}
 	}
 	must(rs.Create())
-	must(rs.SetPlan([]runstate.Unit{
+	must(rs.SetPlan(services.Plan{Units: []services.Unit{
 		{Name: "init", Type: "oneshot", Level: 0},
 		{Name: "db", Type: "longrun", Deps: []string{"init"}, Level: 1},
 		{Name: "cache", Type: "longrun", Level: 0},
 		{Name: "web", Type: "longrun", Deps: []string{"cache", "db"}, Level: 2},
-	}))
+	}}))
 	must(rs.SetUnit("init", runstate.UnitStarted, ""))
 	must(rs.SetUnit("db", runstate.UnitRunning, ""))
 	must(rs.SetUnit("web", runstate.UnitWaiting, ""))

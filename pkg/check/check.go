@@ -28,6 +28,7 @@ import (
 	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/imagepath"
 	"github.com/ignity/ignity/pkg/layout"
+	"github.com/ignity/ignity/pkg/services"
 )
 
 // Severity tells whether a Problem stops the container.
@@ -94,6 +95,14 @@ const envPath = "environment"
 // Error, as `ignity check` wants; otherwise a Warning, as at boot, where a
 // knob of a newer ignity must not stop an older one.
 func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
+	found, _ := RunPlan(l, env, strictKnobs)
+	return found
+}
+
+// RunPlan is Run, and returns the start plan it checked too: /init's,
+// which the later stages read from its record. Only valid without an
+// Error among the problems.
+func RunPlan(l layout.Layout, env []string, strictKnobs bool) ([]Problem, services.Plan) {
 	c := &checker{l: l, im: image{root: l.Root, res: imagepath.NewResolver(l.Root)}, atBuild: strictKnobs}
 	files := c.envFiles()
 	cfg := c.knobs(files, env, strictKnobs)
@@ -116,7 +125,7 @@ func Run(l layout.Layout, env []string, strictKnobs bool) []Problem {
 		}
 		return a.Line < b.Line
 	})
-	return c.out
+	return c.out, c.plan
 }
 
 // checker gathers the problems of one Run.
@@ -124,6 +133,8 @@ type checker struct {
 	l   layout.Layout
 	im  image
 	out []Problem
+	// plan is the start plan of the definitions (see definitions).
+	plan services.Plan
 
 	// The PATH programs get at boot, for #!/usr/bin/env lines, and how to
 	// name it in a message (it may come from an env file: not quoted then).

@@ -21,9 +21,10 @@ func (c *checker) definitions(bundleDir string, hook bool) {
 		c.add(Error, p.File, p.Line, "%v", p.Err)
 	}
 	plan, more := services.MakePlan(defs)
+	c.plan = plan
 	unused := map[string]bool{}
-	for _, n := range plan.Unused {
-		unused[n] = true
+	for _, dir := range plan.Unused {
+		unused[dir] = true
 	}
 	for _, s := range defs.List {
 		from := len(c.out)
@@ -42,7 +43,7 @@ func (c *checker) definitions(bundleDir string, hook bool) {
 		if s.Source == services.ServicesD {
 			c.v2Modes(from)
 		}
-		if unused[s.Name] {
+		if unused[s.Dir] {
 			c.notRun(from)
 		}
 	}
@@ -59,9 +60,8 @@ func (c *checker) definitions(bundleDir string, hook bool) {
 	if hook {
 		unless = ", unless the stage2 hook (IGNITY_STAGE2_HOOK, S6_STAGE2_HOOK) adds it"
 	}
-	for _, n := range plan.Unused {
-		s, _ := defs.Get(n)
-		c.add(Warning, s.Dir, 0, "not started: it is in neither the %s nor the %s bundle, nor a dependency of one of their members (add it to %s/%s/contents.d/)%s",
+	for _, dir := range plan.Unused {
+		c.add(Warning, dir, 0, "not started: it is in neither the %s nor the %s bundle, nor a dependency of one of their members (add it to %s/%s/contents.d/)%s",
 			services.UserBundle, services.User2Bundle, services.UserBundlesDir, services.UserBundle, unless)
 	}
 }

@@ -68,16 +68,14 @@ func defaultBound(n int, overlay bool) time.Duration {
 
 // finalizers counts what a shutdown runs one after another, each bounded
 // by IGNITY_KILL_FINALIZE_MAXTIME: the finalize and cont-finish.d
-// scripts, and the oneshots' down lines.
+// scripts, and the down lines of the start plan's oneshots.
 func (c *checker) finalizers() int {
 	n := 0
 	for _, d := range []string{c.l.EtcFinalize(), c.l.EtcContFinish()} {
 		names, _ := c.im.names(c.im.inImage(d))
 		n += len(names)
 	}
-	defs, _ := services.Load(c.l.Root, "")
-	plan, _ := services.MakePlan(defs)
-	for _, u := range plan.Units {
+	for _, u := range c.plan.Units {
 		if u.Type != services.Oneshot {
 			continue
 		}

@@ -1,9 +1,11 @@
 // Package order is the dependency-ordered start of the services (README
 // "Dependencies"), which stage2 runs once every longrun is in the
-// scandir. stage2 reads every service definition (pkg/services) and plans
-// the start before the init scripts run; every longrun goes into the
-// scandir at once, as in s6-overlay (s6-svc works on each from the first
-// moment): those without dependencies start, each dependent is held down
+// scandir. The start is planned once per boot (pkg/services), by /init
+// from every service definition, and again by stage2 after its hook,
+// before the init scripts run; the ordered start gets the plan as a
+// value (Start.Plan). Every longrun goes into the scandir at once, as
+// in s6-overlay (s6-svc works on each from the first moment): those
+// without dependencies start, each dependent is held down
 // (a down file of ignity's, marked by HeldMark) until each of its
 // dependencies counts as started: a longrun once up (ready, with
 // notification-fd), a oneshot once its up exited 0. Then it is told up.
@@ -268,7 +270,7 @@ func (o *order) awaitUp(u services.Unit, told bool) error {
 	// again each second s6-svwait waits in vain.
 	var code int
 	for first := true; ; first = false {
-		if up, err := svc.WantedUp(dir); err == nil && !up && !(first && told) {
+		if c := b.St.Condition(u.Name, dir, time.Now()); c.Supervised() && !c.Status.WantUp && !(first && told) {
 			code = 1
 			break
 		}
@@ -295,10 +297,9 @@ func (o *order) awaitUp(u services.Unit, told bool) error {
 	case code >= 100:
 		return fmt.Errorf("dependency %s (of %s): %s exited %d", u.Name, waiters, b.Sys.Programs.Svwait, code)
 	}
-	r, failed := b.St.Failed(u.Name)
-	switch {
-	case failed:
-		return fmt.Errorf("dependency %s (of %s) failed permanently before it was %s: %s", u.Name, waiters, state, r)
+	switch c := b.St.Condition(u.Name, dir, time.Now()); {
+	case c.Failed:
+		return fmt.Errorf("dependency %s (of %s) failed permanently before it was %s: %s", u.Name, waiters, state, c.Why)
 	case code == 1 && present(filepath.Join(dir, "down")):
 		return fmt.Errorf("dependency %s (of %s) has a down file: it does not start, so neither does what needs it", u.Name, waiters)
 	}

@@ -7,25 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ignity/ignity/pkg/services"
 )
 
-// The start plan stage2 runs, recorded for stage3 (which stops the
-// services in reverse order and runs the oneshots' down lines) and for
-// ignity status (dependencies, what a waiting service waits for), and the
-// state of each unit the ordered start has dealt with.
+// The start plan of the boot, recorded by stage1 (from the definitions
+// its check read) and again by stage2 when its hook may have changed
+// them, for stage2, for stage3 (which stops the services in reverse order
+// and runs the oneshots' down lines) and for ignity status, health and
+// s6-rc (dependencies, what a waiting service waits for), and the state
+// of each unit the ordered start has dealt with.
 const PlanLimit = 1 << 20 // bytes: a plan read back is at most this long
-
-// Unit is one unit of the start plan, as the later stages need it.
-type Unit struct {
-	Name          string   `json:"name"`
-	Type          string   `json:"type"` // longrun or oneshot
-	Deps          []string `json:"deps"`
-	Level         int      `json:"level"`
-	Notify        bool     `json:"notify,omitempty"`
-	Down          string   `json:"down,omitempty"`            // a oneshot's down line
-	DownFrom      string   `json:"down_from,omitempty"`       // its file, for messages
-	TimeoutDownMs int64    `json:"timeout_down_ms,omitempty"` // -1: none set
-}
 
 // UnitState is where the ordered start is with one unit.
 type UnitState string
@@ -37,10 +29,9 @@ const (
 	UnitFailed  UnitState = "failed"  // a oneshot's up failed, or the longrun never came up
 )
 
-// SetPlan records the start plan, once per boot, before the ordered
-// start begins.
-func (s State) SetPlan(units []Unit) error {
-	b, err := json.Marshal(units)
+// SetPlan records the start plan, before stage2 reads it.
+func (s State) SetPlan(plan services.Plan) error {
+	b, err := json.Marshal(plan)
 	if err != nil {
 		return err
 	}
@@ -52,19 +43,19 @@ func (s State) SetPlan(units []Unit) error {
 
 // Plan reads the start plan; ok is false when the boot recorded none
 // (it did not get that far).
-func (s State) Plan() ([]Unit, bool, error) {
+func (s State) Plan() (services.Plan, bool, error) {
 	b, err := s.readIn("", filePlan, PlanLimit)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
+		return services.Plan{}, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read the start plan: %w", err)
+		return services.Plan{}, false, fmt.Errorf("read the start plan: %w", err)
 	}
-	var units []Unit
-	if err := json.Unmarshal(b, &units); err != nil {
-		return nil, false, fmt.Errorf("read the start plan %s: %w", filepath.Join(s.stateDir(), filePlan), err)
+	var plan services.Plan
+	if err := json.Unmarshal(b, &plan); err != nil {
+		return services.Plan{}, false, fmt.Errorf("read the start plan %s: %w", filepath.Join(s.stateDir(), filePlan), err)
 	}
-	return units, true, nil
+	return plan, true, nil
 }
 
 // SetUnit records the state of the unit name, with an optional detail

@@ -1,10 +1,13 @@
 package runstate
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/ignity/ignity/pkg/services"
 )
 
 func TestPlanAndUnits(t *testing.T) {
@@ -12,16 +15,21 @@ func TestPlanAndUnits(t *testing.T) {
 	if _, ok, err := s.Plan(); ok || err != nil {
 		t.Fatalf("Plan before SetPlan: ok %v err %v, want none", ok, err)
 	}
-	units := []Unit{
-		{Name: "init", Type: "oneshot", Level: 0, Down: "echo bye", DownFrom: "/etc/s6-overlay/s6-rc.d/init/down", TimeoutDownMs: -1},
-		{Name: "web", Type: "longrun", Deps: []string{"init"}, Level: 1, Notify: true},
+	var plan services.Plan
+	if err := json.Unmarshal([]byte(`{"units": [
+		{"name": "init", "type": "oneshot", "level": 0, "down": "echo bye", "down_from": "/etc/s6-overlay/s6-rc.d/init/down", "timeout_down": -1},
+		{"name": "web", "type": "longrun", "deps": ["init"], "level": 1, "notify": true}]}`), &plan); err != nil {
+		t.Fatal(err)
 	}
-	if err := s.SetPlan(units); err != nil {
+	if err := s.SetPlan(plan); err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := s.Plan()
-	if !ok || err != nil || !reflect.DeepEqual(got, units) {
-		t.Fatalf("Plan = %+v %v %v, want %+v", got, ok, err, units)
+	if !ok || err != nil || !reflect.DeepEqual(got, plan) {
+		t.Fatalf("Plan = %+v %v %v, want %+v", got, ok, err, plan)
+	}
+	if u, ok := got.Get("web"); !ok || u.Level != 1 || !u.Notify {
+		t.Fatalf("Get(web) = %+v %v", u, ok)
 	}
 	if _, _, ok := s.UnitOf("web"); ok {
 		t.Fatal("UnitOf before SetUnit: ok")

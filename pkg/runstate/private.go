@@ -40,7 +40,7 @@ const (
 	fileLock     = "lock"     // mode 0600, empty: flock'd around every change of the record
 	dirRestarts  = "restarts" // one file per service: Restarts
 	dirFailed    = "failed"   // one file per service failed for good: why
-	filePlan     = "plan"     // JSON: []Unit
+	filePlan     = "plan"     // JSON: services.Plan
 	dirUnits     = "units"    // one file per unit: its UnitState
 	createTries  = 8          // attempts to win the name .state against a racing creator
 	privateFile  = 0o600

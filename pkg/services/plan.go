@@ -1,6 +1,7 @@
 package services
 
 import (
+	"encoding/json"
 	"path"
 	"sort"
 	"strings"
@@ -9,45 +10,69 @@ import (
 	"github.com/ignity/ignity/pkg/fileerr"
 )
 
-// Unit is one definition the boot starts: a longrun or a oneshot.
+// Unit is one definition the boot starts: a longrun or a oneshot. It is
+// also what the later stages read back from the recorded plan
+// (runstate.State.Plan): hence the JSON names.
 type Unit struct {
-	Name   string
-	Type   Type // Longrun or Oneshot
-	Source Source
-	Dir    string // in-image path of the definition
-	Host   string
+	Name   string `json:"name"`
+	Type   Type   `json:"type"` // Longrun or Oneshot
+	Source Source `json:"source"`
+	Dir    string `json:"dir"` // in-image path of the definition
+	Host   string `json:"host"`
 	// Deps are the units it waits for: its own dependencies, with
 	// bundles replaced by their members, then, in s6-overlay's layout,
 	// the units of the phase before its own (user, services.d, user2).
-	Deps  []string
-	Level int // 0 for a unit without Deps, else 1 + the highest of its Deps'
+	Deps  []string `json:"deps"`
+	Level int      `json:"level"` // 0 for a unit without Deps, else 1 + the highest of its Deps'
 
-	Notify      bool
-	TimeoutUp   time.Duration // NoTimeout when no file sets it
-	TimeoutDown time.Duration
-	Up, Down    string
-	UpFrom      string
-	DownFrom    string
+	Notify      bool          `json:"notify,omitempty"`
+	TimeoutUp   time.Duration `json:"timeout_up"` // NoTimeout when no file sets it
+	TimeoutDown time.Duration `json:"timeout_down"`
+	Up          string        `json:"up,omitempty"`
+	Down        string        `json:"down,omitempty"` // a oneshot's down line
+	UpFrom      string        `json:"up_from,omitempty"`
+	DownFrom    string        `json:"down_from,omitempty"` // its file, for messages
 	// Logger is the consumer a producer-for pipeline feeds (s6-rc's
 	// pipelines), which runs as this longrun's log/ service; "" for none.
-	Logger string
+	// LoggerHost is the host path of its definition, copied to log/.
+	Logger     string `json:"logger,omitempty"`
+	LoggerHost string `json:"logger_host,omitempty"`
 	// Feeds is the consumer of a funnel (a pipeline with several
 	// producers) this longrun's stdout goes to, through one FIFO; Fed
 	// marks that consumer, which reads the FIFO as its stdin. "" and
 	// false outside a funnel.
-	Feeds string
-	Fed   bool
+	Feeds string `json:"feeds,omitempty"`
+	Fed   bool   `json:"fed,omitempty"`
 }
 
 // Plan is the start: every unit, by level then name. A unit of level n
 // starts once each of its Deps, all of lower levels, counts as started.
 type Plan struct {
-	Units []Unit
-	// Unused are definitions that do not start: in s6-overlay's layout,
-	// those neither in the user nor the user2 bundle, nor a dependency of
-	// one of their members.
-	Unused []string
+	Units []Unit `json:"units"`
+	// Unused are the in-image dirs of the definitions that do not start:
+	// in s6-overlay's layout, those neither in the user nor the user2
+	// bundle, nor a dependency of one of their members.
+	Unused []string `json:"unused,omitempty"`
 	byName map[string]int
+}
+
+// UnmarshalJSON reads a plan back as MakePlan made it, Get included.
+func (p *Plan) UnmarshalJSON(b []byte) error {
+	type fields Plan // without this method
+	var f fields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*p = Plan(f)
+	p.index()
+	return nil
+}
+
+func (p *Plan) index() {
+	p.byName = make(map[string]int, len(p.Units))
+	for i, u := range p.Units {
+		p.byName[u.Name] = i
+	}
 }
 
 // HasDeps reports whether any unit waits for another, a oneshot is to
@@ -143,7 +168,7 @@ func MakePlan(d Defs) (Plan, []*fileerr.Error) {
 		return Plan{}, pl.problems
 	}
 	pl.pipelines(units)
-	plan := Plan{byName: map[string]int{}}
+	var plan Plan
 	level := map[string]int{}
 	var levelOf func(n string) int
 	levelOf = func(n string) int {
@@ -164,11 +189,15 @@ func MakePlan(d Defs) (Plan, []*fileerr.Error) {
 		s, _ := d.Get(n)
 		deps := append([]string(nil), pl.deps[n]...)
 		sort.Strings(deps)
+		var loggerHost string
+		if lg, ok := d.Get(pl.loggerOf[n]); ok {
+			loggerHost = lg.Host
+		}
 		plan.Units = append(plan.Units, Unit{
 			Name: n, Type: s.Type, Source: s.Source, Dir: s.Dir, Host: s.Host, Deps: deps, Level: levelOf(n),
 			Notify: s.Notify, TimeoutUp: s.TimeoutUp, TimeoutDown: s.TimeoutDown,
-			Up: s.Up, Down: s.Down, UpFrom: s.UpFrom, DownFrom: s.DownFrom, Logger: pl.loggerOf[n],
-			Feeds: pl.feeds[n], Fed: pl.fed[n],
+			Up: s.Up, Down: s.Down, UpFrom: s.UpFrom, DownFrom: s.DownFrom,
+			Logger: pl.loggerOf[n], LoggerHost: loggerHost, Feeds: pl.feeds[n], Fed: pl.fed[n],
 		})
 	}
 	sort.SliceStable(plan.Units, func(i, j int) bool {
@@ -178,12 +207,10 @@ func MakePlan(d Defs) (Plan, []*fileerr.Error) {
 		}
 		return a.Name < b.Name
 	})
-	for i, u := range plan.Units {
-		plan.byName[u.Name] = i
-	}
+	plan.index()
 	for _, s := range d.List {
 		if !in[s.Name] && s.Type != Bundle {
-			plan.Unused = append(plan.Unused, s.Name)
+			plan.Unused = append(plan.Unused, s.Dir)
 		}
 	}
 	return plan, nil

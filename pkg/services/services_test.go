@@ -1,6 +1,7 @@
 package services
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -215,12 +216,12 @@ func TestS6rcTree(t *testing.T) {
 	if got := strings.Join(unitNames(p), " "); got != want {
 		t.Fatalf("start order %q, want %q", got, want)
 	}
-	if !reflect.DeepEqual(p.Unused, []string{"outside"}) {
-		t.Fatalf("unused %v, want [outside]", p.Unused)
+	if !reflect.DeepEqual(p.Unused, []string{S6rcDir + "/outside"}) {
+		t.Fatalf("unused %v, want [%s/outside]", p.Unused, S6rcDir)
 	}
 	app, _ := p.Get("app")
-	if app.Logger != "app-log" || !reflect.DeepEqual(app.Deps, []string{"init-noop"}) {
-		t.Fatalf("app: logger %q deps %v", app.Logger, app.Deps)
+	if lg, _ := d.Get("app-log"); app.Logger != "app-log" || app.LoggerHost != lg.Host || !reflect.DeepEqual(app.Deps, []string{"init-noop"}) {
+		t.Fatalf("app: logger %q at %q deps %v", app.Logger, app.LoggerHost, app.Deps)
 	}
 	legacy, _ := p.Get("legacy")
 	if !reflect.DeepEqual(legacy.Deps, []string{"app", "init-config", "init-echo", "init-noop"}) {
@@ -236,6 +237,22 @@ func TestS6rcTree(t *testing.T) {
 	}
 	if c, _ := p.Get("init-config"); c.TimeoutUp.Milliseconds() != 3000 {
 		t.Fatalf("init-config timeout-up %v", c.TimeoutUp)
+	}
+	// The later stages read the plan back from its record: the same
+	// plan, Get included.
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Plan
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, p) {
+		t.Fatalf("plan read back\n%+v\nwant\n%+v", back, p)
+	}
+	if u, ok := back.Get("app"); !ok || u.Logger != "app-log" {
+		t.Fatalf("Get(app) on the plan read back: %+v %v", u, ok)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/order"
@@ -19,55 +18,41 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// planServices reads the definitions of every source, plans their start
-// and records the plan for stage3 and ignity status. The longruns of
-// s6-rc.d and services.d join ignity's own under /run/ignity/services,
-// where init scripts see them too; a producer-for pipeline's consumer
-// becomes its producer's log/.
+// planServices takes the start plan stage1 made of the definitions of
+// every source, as it recorded it, and readies what it starts: the
+// longruns of s6-rc.d and services.d join ignity's own under
+// /run/ignity/services, where init scripts see them too; a producer-for
+// pipeline's consumer becomes its producer's log/.
 func (b *stage2) planServices() error {
 	l := b.sys.Layout
-	defs, probs := services.Load(l.Root, b.cfg.BundleDir)
-	plan, more := services.MakePlan(defs)
-	if probs = append(probs, more...); len(probs) > 0 {
-		errs := make([]error, len(probs))
-		for i, p := range probs {
-			errs[i] = p
-		}
-		return failWith(container.ExitUsage, errors.Join(errs...))
+	plan, err := b.readPlan()
+	if err != nil {
+		return err
 	}
 	b.plan = plan
 	b.origin = map[string]string{}
-	var units []runstate.Unit
 	var errs []error
 	for _, u := range plan.Units {
-		if u.Type == services.Longrun {
-			b.origin[u.Name] = u.Host
-			if u.Source != services.Ignity {
-				errs = append(errs, copyService(u.Host, filepath.Join(l.RunServices(), u.Name)))
-			}
-			if u.Logger != "" {
-				lg, _ := defs.Get(u.Logger)
-				errs = append(errs, copyService(lg.Host, filepath.Join(l.RunServices(), u.Name, "log")))
-			}
-			errs = append(errs, funnel(filepath.Join(l.RunServices(), u.Name), u))
+		if u.Type != services.Longrun {
+			continue
 		}
-		units = append(units, runstate.Unit{
-			Name: u.Name, Type: string(u.Type), Deps: u.Deps, Level: u.Level, Notify: u.Notify,
-			Down: u.Down, DownFrom: u.DownFrom, TimeoutDownMs: ms(u.TimeoutDown),
-		})
+		b.origin[u.Name] = u.Host
+		if u.Source != services.Ignity {
+			errs = append(errs, copyService(u.Host, filepath.Join(l.RunServices(), u.Name)))
+		}
+		if u.Logger != "" {
+			errs = append(errs, copyService(u.LoggerHost, filepath.Join(l.RunServices(), u.Name, "log")))
+		}
+		errs = append(errs, funnel(filepath.Join(l.RunServices(), u.Name), u))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	for _, n := range plan.Unused {
-		s, _ := defs.Get(n)
-		b.log.Debug("service", "%s is in neither the user nor the user2 bundle, nor a dependency of their members: not started", s.Dir)
+	for _, dir := range plan.Unused {
+		b.log.Debug("service", "%s is in neither the user nor the user2 bundle, nor a dependency of their members: not started", dir)
 	}
 	if !plan.HasDeps() {
 		return nil
-	}
-	if err := b.st.SetPlan(units); err != nil {
-		return err
 	}
 	for _, u := range plan.Units {
 		if len(u.Deps) > 0 {
@@ -79,11 +64,27 @@ func (b *stage2) planServices() error {
 	return nil
 }
 
-func ms(d time.Duration) int64 {
-	if d < 0 {
-		return -1
+// readPlan is the start plan stage1 recorded. A stage2 hook may have
+// changed the definitions since (linuxserver's docker-mods add to the
+// bundles): after one, they are read and planned again, and the new plan
+// recorded in the place of stage1's, for stage3 and ignity status.
+func (b *stage2) readPlan() (services.Plan, error) {
+	if b.cfg.Stage2Hook == "" {
+		plan, ok, err := b.st.Plan()
+		if err != nil || ok {
+			return plan, err
+		}
 	}
-	return d.Milliseconds()
+	defs, probs := services.Load(b.sys.Layout.Root, b.cfg.BundleDir)
+	plan, more := services.MakePlan(defs)
+	if probs = append(probs, more...); len(probs) > 0 {
+		errs := make([]error, len(probs))
+		for i, p := range probs {
+			errs[i] = p
+		}
+		return plan, failWith(container.ExitUsage, errors.Join(errs...))
+	}
+	return plan, b.st.SetPlan(plan)
 }
 
 // copyService copies a definition dir into /run/ignity/services, once.

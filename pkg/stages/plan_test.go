@@ -39,12 +39,12 @@ func TestStopOrder(t *testing.T) {
 	if got, want := names(d.stopOrder()), [][]string{{"app", "cache", "db", "extra", "proxy"}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("without a plan: %v, want %v", got, want)
 	}
-	if err := w.State().SetPlan([]runstate.Unit{
+	if err := w.State().SetPlan(services.Plan{Units: []services.Unit{
 		{Name: "db", Type: "longrun"}, {Name: "cache", Type: "longrun"},
 		{Name: "app", Type: "longrun", Deps: []string{"db", "cache"}, Level: 1},
 		{Name: "init", Type: "oneshot"},
 		{Name: "proxy", Type: "longrun", Deps: []string{"app"}, Level: 2},
-	}); err != nil {
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := names(d.stopOrder()), [][]string{{"proxy"}, {"app"}, {"cache", "db", "extra"}}; !reflect.DeepEqual(got, want) {
@@ -89,5 +89,65 @@ func TestInstallHoldsDependents(t *testing.T) {
 	}
 	if target, err := os.Readlink(l.RunServices()); err != nil || target != "services-state" {
 		t.Errorf("/run/ignity/services -> %q, %v; want services-state", target, err)
+	}
+}
+
+// TestPlanReadOncePerBoot: stage2 starts what stage1 planned and
+// recorded, without reading the definitions again, unless a stage2 hook
+// ran, which may have changed them: then it plans again and records the
+// new plan in the place of stage1's.
+func TestPlanReadOncePerBoot(t *testing.T) {
+	w := newWorld(t)
+	st := w.State()
+	if err := st.Create(); err != nil {
+		t.Fatal(err)
+	}
+	w.file(t, "/etc/ignity/services/db/run", "#!/bin/sh\n", 0o755)
+	w.file(t, "/etc/ignity/services/app/run", "#!/bin/sh\n", 0o755)
+	w.file(t, "/etc/ignity/services/app/dependencies", "db\n", 0o644)
+	defs, _ := services.Load(w.sys.Layout.Root, "")
+	recorded, probs := services.MakePlan(defs)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	if err := st.SetPlan(recorded); err != nil {
+		t.Fatal(err)
+	}
+	// What a hook would do: one more service, after stage1's check.
+	w.file(t, "/etc/ignity/services/late/run", "#!/bin/sh\n", 0o755)
+	names := func(p services.Plan) []string {
+		var out []string
+		for _, u := range p.Units {
+			out = append(out, u.Name)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		hook string
+		want []string
+	}{
+		{name: "no hook: stage1's plan", want: []string{"db", "app"}},
+		{name: "after a hook: planned again", hook: "true", want: []string{"db", "late", "app"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &stage2{sys: w.sys, st: st, log: console.To(w.stderr, 1), cfg: config.Config{Stage2Hook: tt.hook}}
+			if err := b.planServices(); err != nil {
+				t.Fatal(err)
+			}
+			if got := names(b.plan); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("stage2's plan %v, want %v", got, tt.want)
+			}
+			rec, ok, err := st.Plan()
+			if got := names(rec); !ok || err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("recorded plan %v (%v, %v), want %v", got, ok, err, tt.want)
+			}
+			if u, _ := b.plan.Get("app"); !reflect.DeepEqual(u.Deps, []string{"db"}) {
+				t.Errorf("app's deps %v, want [db]", u.Deps)
+			}
+			if unit, _, _ := st.UnitOf("app"); unit != runstate.UnitWaiting {
+				t.Errorf("app's unit %q, want waiting", unit)
+			}
+		})
 	}
 }

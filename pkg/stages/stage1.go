@@ -71,9 +71,10 @@ type stage1 struct {
 	log     *console.Logger
 	st      runstate.State
 	early   *early
-	overlay bool     // the image uses s6-overlay's layout
-	stage2  int      // pid
-	ready   *os.File // write end of s6-svscan's ready pipe
+	overlay bool          // the image uses s6-overlay's layout
+	plan    services.Plan // the start plan check made
+	stage2  int           // pid
+	ready   *os.File      // write end of s6-svscan's ready pipe
 }
 
 func (b *stage1) subreaper() error {
@@ -128,7 +129,8 @@ func (b *stage1) execlineb() error {
 // check runs the checks of `ignity check`, but an unknown IGNITY_* name is
 // only a warning here: the container still starts.
 func (b *stage1) check() error {
-	found := check.Run(b.sys.Layout, b.env, false)
+	found, plan := check.RunPlan(b.sys.Layout, b.env, false)
+	b.plan = plan
 	for _, p := range found {
 		if p.Severity == check.Error {
 			b.log.Error(errors.New(p.Text()))
@@ -234,9 +236,14 @@ func (b *stage1) startStage2() error {
 }
 
 // recordBoot records, for every later process, s6-svscan's pid (this
-// one's: exec keeps it), stage2's and the knobs.
+// one's: exec keeps it), stage2's, the knobs and the start plan: the
+// definitions are read once per boot, here, and again only after a
+// stage2 hook (see planServices).
 func (b *stage1) recordBoot() error {
-	return b.st.WriteBoot(runstate.Boot{Svscan: os.Getpid(), Stage2: b.stage2, Knobs: config.Knobs(b.merged, b.overlay)})
+	if err := b.st.WriteBoot(runstate.Boot{Svscan: os.Getpid(), Stage2: b.stage2, Knobs: config.Knobs(b.merged, b.overlay)}); err != nil {
+		return err
+	}
+	return b.st.SetPlan(b.plan)
 }
 
 func (b *stage1) writeEnvdir() error {
@@ -265,7 +272,7 @@ func (b *stage1) perms() error {
 }
 
 func (b *stage1) stopBound() error {
-	n := overlay.FinalizeCount(b.sys.Layout) + oneshotDowns(b.sys.Layout, b.cfg.BundleDir)
+	n := overlay.FinalizeCount(b.sys.Layout) + oneshotDowns(b.plan)
 	// Only where the defaults go past docker stop's wait (too many
 	// finalize scripts): a grace set long on purpose is ignity check's to say.
 	if bound := b.cfg.StopBound(n); bound > 10*time.Second && config.DefaultFor(b.overlay).StopBound(n) > 10*time.Second {
@@ -414,11 +421,9 @@ func (e *early) terminating() unix.Signal {
 	return e.first
 }
 
-// oneshotDowns counts the oneshots with a down line that may run at
-// shutdown: each counts as a finalize script in the shutdown bound.
-func oneshotDowns(l layout.Layout, bundleDir string) int {
-	defs, _ := services.Load(l.Root, bundleDir)
-	plan, _ := services.MakePlan(defs)
+// oneshotDowns counts the oneshots of plan with a down line that may run
+// at shutdown: each counts as a finalize script in the shutdown bound.
+func oneshotDowns(plan services.Plan) int {
 	n := 0
 	for _, u := range plan.Units {
 		if u.Type == services.Oneshot && hasProgram(u.Down) {

@@ -78,6 +78,10 @@ func TestStage1(t *testing.T) {
 	if !strings.Contains(knobs, "IGNITY_KILL_GRACETIME=1234") || strings.Contains(knobs, "hunter2") || strings.Contains(knobs, "APP_MODE") {
 		t.Errorf("boot record knobs %q: want the env file's knob, and no other variable", knobs)
 	}
+	// The start plan of the check's definitions, for stage2 and after.
+	if plan, ok, err := w.State().Plan(); !ok || err != nil || len(plan.Units) != 1 || plan.Units[0].Name != "web" {
+		t.Errorf("recorded plan %+v (%v, %v): want web alone", plan, ok, err)
+	}
 	if v, err := os.ReadFile(w.host("/run/ignity/envs/APP_MODE")); err != nil || string(v) != "prod" {
 		t.Errorf("envdir APP_MODE = %q, %v", v, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ignity/ignity/pkg/overlay"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/services"
 	"github.com/ignity/ignity/pkg/signals"
 	earlysig "github.com/ignity/ignity/pkg/stages/early"
 	"github.com/ignity/ignity/pkg/svc"
@@ -298,24 +299,24 @@ func (d *stage3) finalize() {
 // script: at most IGNITY_KILL_FINALIZE_MAXTIME (or its timeout-down, when
 // shorter), so that the shutdown bound counts it as one.
 func (d *stage3) oneshotsDown() {
-	units, ok, err := d.st.Plan()
+	plan, ok, err := d.st.Plan()
 	if err != nil {
 		d.log.Error(err)
 	}
 	if !ok {
 		return
 	}
-	for i := len(units) - 1; i >= 0; i-- {
-		u := units[i]
-		if u.Type != "oneshot" || !hasProgram(u.Down) {
+	for i := len(plan.Units) - 1; i >= 0; i-- {
+		u := plan.Units[i]
+		if u.Type != services.Oneshot || !hasProgram(u.Down) {
 			continue
 		}
 		if st, _, _ := d.st.UnitOf(u.Name); st != runstate.UnitStarted {
 			continue
 		}
 		bound, what := d.cfg.FinalizeMax, fmt.Sprintf("IGNITY_KILL_FINALIZE_MAXTIME=%d ms", d.cfg.FinalizeMax.Milliseconds())
-		if t := time.Duration(u.TimeoutDownMs) * time.Millisecond; t > 0 && (bound == 0 || t < bound) {
-			bound, what = t, fmt.Sprintf("its timeout-down (%d ms)", u.TimeoutDownMs)
+		if t := u.TimeoutDown; t > 0 && (bound == 0 || t < bound) {
+			bound, what = t, fmt.Sprintf("its timeout-down (%d ms)", t.Milliseconds())
 		}
 		status, err := proc.Run([]string{d.sys.Programs.Execlineb, "-P", "-c", u.Down}, d.env, bound, d.reaper.Wait, nil)
 		switch {
@@ -418,24 +419,22 @@ func (d *stage3) kill() error {
 
 // stopOrder groups the services of the scandir by the order they stop
 // in: the highest level of the start plan first, a service the plan does
-// not know (added by hand) with level 0. Without a plan (no dependencies
-// anywhere), one group: everything at once.
+// not know (added by hand) with level 0. Without dependencies anywhere
+// (or without a plan), one group: everything at once.
 func (d *stage3) stopOrder() [][]svc.Service {
 	list, err := svc.List(d.sys.Layout.Scandir())
 	if err != nil {
 		return nil
 	}
-	units, ok, err := d.st.Plan()
+	plan, _, err := d.st.Plan()
 	if err != nil {
 		d.log.Error(fmt.Errorf("%w: stopping every service at once", err))
 	}
 	level := map[string]int{}
 	top := 0
-	if ok {
-		for _, u := range units {
-			level[u.Name] = u.Level
-			top = max(top, u.Level)
-		}
+	for _, u := range plan.Units {
+		level[u.Name] = u.Level
+		top = max(top, u.Level)
 	}
 	groups := make([][]svc.Service, top+1)
 	for _, s := range list {
