@@ -82,7 +82,7 @@ func (b *stage2) readPlan() (services.Plan, error) {
 		for i, p := range probs {
 			errs[i] = p
 		}
-		return plan, failWith(container.ExitUsage, errors.Join(errs...))
+		return plan, container.Exit(container.ExitUsage, errors.Join(errs...))
 	}
 	return plan, b.st.SetPlan(plan)
 }
@@ -162,7 +162,7 @@ func (b *stage2) orderedStart() error {
 	s := &order.Start{Sys: b.sys, Cfg: b.cfg, St: b.st, Log: b.log, Plan: b.plan, Cmd: b.cmd, Term: b.term, Environ: b.environ, ReloadEnv: b.reloadEnv}
 	err := s.Run()
 	if err != nil && !errors.Is(err, proc.ErrStopped) {
-		return failWith(1, err)
+		return container.Exit(1, err)
 	}
 	return err
 }

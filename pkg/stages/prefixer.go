@@ -27,7 +27,7 @@ import (
 func installPrefixer(l layout.Layout, cfg config.Config, exe string) error {
 	final := filepath.Join(l.Scandir(), logprefix.Service)
 	if _, err := os.Lstat(final); err == nil {
-		return failWith(container.ExitUsage, fmt.Errorf("service %s: its name is the log prefixer's (IGNITY_LOG_PREFIX=1): rename the service, or turn the knob off", logprefix.Service))
+		return container.Exit(container.ExitUsage, fmt.Errorf("service %s: its name is the log prefixer's (IGNITY_LOG_PREFIX=1): rename the service, or turn the knob off", logprefix.Service))
 	}
 	// Built under a dot name, which s6-svscan skips, then renamed in.
 	dir := filepath.Join(l.Scandir(), "."+logprefix.Service)

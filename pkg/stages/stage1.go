@@ -39,7 +39,7 @@ func Stage1(sys container.System, cmd []string) int {
 		return 0
 	}
 	b.log.Error(err)
-	return codeOf(err)
+	return container.ExitCode(err)
 }
 
 func (b *stage1) steps() []step {
@@ -139,7 +139,7 @@ func (b *stage1) check() error {
 		}
 	}
 	if check.HasError(found) {
-		return failWith(container.ExitUsage, errors.New("the configuration has errors (listed above): the container does not start; run `ignity check` at build time to catch them"))
+		return container.Exit(container.ExitUsage, errors.New("the configuration has errors (listed above): the container does not start; run `ignity check` at build time to catch them"))
 	}
 	return nil
 }
@@ -148,14 +148,14 @@ func (b *stage1) loadEnv() error {
 	b.log.Info("env", "Loading environment files")
 	vars, err := envload.LoadDir(b.sys.Layout.EtcEnvs())
 	if err != nil {
-		return failWith(container.ExitUsage, err)
+		return container.Exit(container.ExitUsage, err)
 	}
 	merged, problems := envload.Check(envload.Merge(vars, b.env))
 	for _, p := range problems {
 		b.log.Warn("%v (skipped)", p)
 	}
 	if b.cfg, b.overlay, err = overlay.ParseConfig(b.sys.Layout, merged, b.log); err != nil {
-		return failWith(container.ExitUsage, err)
+		return container.Exit(container.ExitUsage, err)
 	}
 	b.merged = merged
 	return nil
@@ -266,7 +266,7 @@ func (b *stage1) perms() error {
 		return container.Policy(b.cfg, b.log).Fail(err, container.ExitUsage, container.Continuing)
 	}
 	if err != nil {
-		return failWith(container.ExitUsage, err)
+		return container.Exit(container.ExitUsage, err)
 	}
 	return nil
 }

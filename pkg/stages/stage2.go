@@ -60,7 +60,7 @@ func Stage2(sys container.System, cmd []string, ready *os.File) int {
 			return 0
 		}
 		b.log.Error(err)
-		code := codeOf(err)
+		code := container.ExitCode(err)
 		if err := b.st.BootFailed(code); err != nil {
 			b.log.Error(err)
 		}
@@ -195,7 +195,7 @@ func (b *stage2) initScripts() error {
 		case errors.Is(err, proc.ErrTimeout):
 			failure = fmt.Errorf("init script %s killed after IGNITY_INIT_MAXTIME=%d ms", etcName(l, s), b.cfg.InitMax.Milliseconds())
 		case err != nil:
-			return failWith(container.ExitUsage, fmt.Errorf("init script %s: %w", etcName(l, s), err))
+			return container.Exit(container.ExitUsage, fmt.Errorf("init script %s: %w", etcName(l, s), err))
 		case status != 0:
 			failure = fmt.Errorf("init script %s exited %d", etcName(l, s), status)
 		}
@@ -243,7 +243,7 @@ func (b *stage2) installServices() error {
 	b.log.Info("service", "Starting services")
 	prefixed, err := installServices(b.sys.Layout, b.cfg, b.noexec, b.sys.Exe, b.prepareUnit, b.originOf)
 	if err != nil {
-		return failWith(container.ExitUsage, err)
+		return container.Exit(container.ExitUsage, err)
 	}
 	if err := b.startPrefixer(prefixed); err != nil {
 		return err

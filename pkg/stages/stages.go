@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/check"
-	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/overlay"
 	"github.com/ignity/ignity/pkg/proc"
@@ -49,12 +48,6 @@ func runSteps(steps []step) error {
 	}
 	return nil
 }
-
-// failWith is err ending the stage (or the container) with code, and
-// codeOf the exit code of a step's error: container.Exit and
-// container.ExitCode, the failure policy's own (container.FailurePolicy).
-func failWith(code int, err error) error { return container.Exit(code, err) }
-func codeOf(err error) int               { return container.ExitCode(err) }
 
 // runScript runs the program path (an init or finalize script) after
 // checking it as `ignity check` does, in its own process group, with
