@@ -17,7 +17,7 @@ import (
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
-	"github.com/ignity/ignity/pkg/svc"
+	"github.com/ignity/ignity/pkg/s6"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,7 +75,7 @@ func Booted(t *testing.T, knobs ...string) *World {
 	if err := w.State().WriteBoot(runstate.Boot{Svscan: FakeSvscan, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
 		t.Fatal(err)
 	}
-	w.Scan = harness.FIFOReader(t, svc.ScanControl(w.Sys.Layout.Scandir()))
+	w.Scan = harness.FIFOReader(t, s6.ScanControl(w.Sys.Layout.Scandir()))
 	return w
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/runstate"
-	"github.com/ignity/ignity/pkg/svc"
+	"github.com/ignity/ignity/pkg/s6"
 )
 
 // Health is `ignity health`: exit 0 when every service that should be up
@@ -43,7 +43,7 @@ func Unhealthy(l layout.Layout) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("ignity: %v", err)}
 	}
-	list, err := svc.List(l.Scandir())
+	list, err := s6.List(l.Scandir())
 	if err != nil {
 		return []string{fmt.Sprintf("ignity: read the services of %s: %v", l.Scandir(), err)}
 	}
@@ -112,10 +112,10 @@ func Unhealthy(l layout.Layout) []string {
 // service blocks once its FIFO is full. s6-supervise restarts it when it
 // dies; s6-svc -d (told down) counts as down at once, as it is on its way
 // out.
-func prefixerHealth(s svc.Service) string {
+func prefixerHealth(s s6.ServiceDir) string {
 	const what = "the log prefixer (IGNITY_LOG_PREFIX=1)"
 	const effect = "the services' output waits in their pipes, and a service blocks once its pipe is full"
-	st, err := svc.ReadStatus(s.Dir)
+	st, err := s6.ReadStatus(s.Dir)
 	switch {
 	case err != nil:
 		return fmt.Sprintf("%s: %s is not supervised: %v: %s", s.Name, what, err, effect)
@@ -132,7 +132,7 @@ func prefixerHealth(s svc.Service) string {
 // scandir (list) and have not completed: dependents still held, a oneshot
 // that runs or failed. Before the ordered start completes the container
 // is not healthy yet.
-func unstarted(rs runstate.State, list []svc.Service, now time.Time) []string {
+func unstarted(rs runstate.State, list []s6.ServiceDir, now time.Time) []string {
 	plan, _, err := rs.Plan()
 	if err != nil {
 		return []string{fmt.Sprintf("ignity: %v", err)}

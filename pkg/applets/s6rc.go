@@ -30,8 +30,8 @@ import (
 	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/s6"
 	"github.com/ignity/ignity/pkg/services"
-	"github.com/ignity/ignity/pkg/svc"
 )
 
 const s6rcUsage = "s6-rc [ -v verbosity ] [ -t timeout ] [ -a ] [ -u | -d ] help|list|listall|change [ servicenames... ]"
@@ -464,7 +464,7 @@ func mergedEnv(l layout.Layout) ([]string, error) {
 // does. A failed start is followed by s6-svc -d.
 func (r *rc) longrun(s services.Service) error {
 	dir := filepath.Join(r.l.Scandir(), s.Name)
-	if !svc.Supervised(dir) {
+	if !s6.Supervised(dir) {
 		return fmt.Errorf("not supervised in %s: ignity installs a longrun in no bundle nowhere, and a dependent only once the boot has started its dependencies", r.l.InImage(r.l.Scandir()))
 	}
 	own := time.Duration(0)
@@ -487,7 +487,7 @@ func (r *rc) longrun(s services.Service) error {
 	if err != nil {
 		return fatal(r.stderr, "s6-rc", exitSystem, "%v", err)
 	}
-	if err := svc.Send(svc.Control(dir), cmd); err != nil {
+	if err := s6.Send(s6.Control(dir), cmd); err != nil {
 		return fatal(r.stderr, "s6-rc", exitSystem, "%v", err)
 	}
 	_, notify := os.Stat(filepath.Join(dir, "notification-fd"))
@@ -504,7 +504,7 @@ func (r *rc) longrun(s services.Service) error {
 	// status says it wants the new state, the old one is no answer.
 	taken := false
 	for {
-		st, err := svc.ReadStatus(dir)
+		st, err := s6.ReadStatus(dir)
 		if err != nil {
 			return fatal(r.stderr, "s6-rc", exitSystem, "%v", err)
 		}
@@ -522,7 +522,7 @@ func (r *rc) longrun(s services.Service) error {
 		}
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			if !r.down {
-				svc.Send(svc.Control(dir), "d")
+				s6.Send(s6.Control(dir), "d")
 			}
 			return r.timeout(global, "service %s not %s", s.Name, want)
 		}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/s6"
 	"github.com/ignity/ignity/pkg/services"
-	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
 
@@ -117,7 +117,7 @@ func yesNo(b bool) string {
 // Collect reads the state of every service of the scandir, and of the CMD.
 func Collect(l layout.Layout, now time.Time) (Report, error) {
 	r := Report{Version: StatusVersion, Services: []Entry{}}
-	list, err := svc.List(l.Scandir())
+	list, err := s6.List(l.Scandir())
 	if err != nil {
 		return r, fmt.Errorf("read the services of %s: %w", l.Scandir(), err)
 	}
@@ -174,7 +174,7 @@ func withDeps(rs runstate.State, e Entry, unit runstate.UnitState) Entry {
 }
 
 // entry is the service s of the scandir, in condition c.
-func entry(c runstate.Condition, s svc.Service, now time.Time) Entry {
+func entry(c runstate.Condition, s s6.ServiceDir, now time.Time) Entry {
 	e := Entry{
 		Name:      s.Name,
 		State:     c.Word(services.Longrun, s.Notify),

@@ -42,7 +42,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/confdir"
-	"github.com/ignity/ignity/pkg/svc"
+	"github.com/ignity/ignity/pkg/s6"
 	"golang.org/x/sys/unix"
 )
 
@@ -398,10 +398,10 @@ func Main(args []string, stdout, stderr io.Writer) error {
 func Ended(scandir string) func(Source) bool {
 	return func(s Source) bool {
 		dir := filepath.Join(scandir, s.Name)
-		if !svc.Listening(svc.Control(dir)) {
+		if !s6.Listening(s6.Control(dir)) {
 			return true
 		}
-		st, err := svc.ReadStatus(dir)
+		st, err := s6.ReadStatus(dir)
 		return err != nil || st.Pid == 0
 	}
 }

@@ -37,8 +37,8 @@ import (
 	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/s6"
 	"github.com/ignity/ignity/pkg/services"
-	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
 
@@ -134,7 +134,7 @@ func (b *Start) supervised() error {
 	if b.Cfg.ReadyMax > 0 {
 		deadline = time.Now().Add(b.Cfg.ReadyMax)
 	}
-	if left := svc.WaitSupervised(dirs, deadline); len(left) > 0 {
+	if left := s6.WaitSupervised(dirs, deadline); len(left) > 0 {
 		return fmt.Errorf("services not supervised within IGNITY_SERVICES_READY_MAXTIME=%d ms: %s", b.Cfg.ReadyMax.Milliseconds(), strings.Join(left, ", "))
 	}
 	return nil
@@ -227,13 +227,13 @@ func (o *order) release(name string) (told bool, err error) {
 	if o.b.Cfg.ReadyMax == 0 {
 		deadline = time.Now().Add(100 * 365 * 24 * time.Hour)
 	}
-	if left := svc.WaitSupervised([]string{dir}, deadline); len(left) > 0 {
+	if left := s6.WaitSupervised([]string{dir}, deadline); len(left) > 0 {
 		return false, fmt.Errorf("service %s not supervised within IGNITY_SERVICES_READY_MAXTIME=%d ms", name, o.b.Cfg.ReadyMax.Milliseconds())
 	}
 	if err := errors.Join(os.Remove(filepath.Join(dir, "down")), os.Remove(filepath.Join(dir, HeldMark))); err != nil {
 		return false, fmt.Errorf("start service %s: %w", name, err)
 	}
-	if err := svc.Send(svc.Control(dir), "u"); err != nil {
+	if err := s6.Send(s6.Control(dir), "u"); err != nil {
 		return false, fmt.Errorf("start service %s: %w", name, err)
 	}
 	return true, nil
@@ -261,7 +261,7 @@ func (o *order) awaitUp(u services.Unit, told bool) error {
 		state, flag = "ready", "-U"
 	}
 	waiters := o.dependents(u.Name)
-	if left := svc.WaitSupervised([]string{dir}, deadline); len(left) > 0 {
+	if left := s6.WaitSupervised([]string{dir}, deadline); len(left) > 0 {
 		return fmt.Errorf("dependency %s (of %s) not supervised within %s", u.Name, waiters, what)
 	}
 	// s6-svwait waits for an event: a permanent failure that came before

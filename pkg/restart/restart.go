@@ -40,7 +40,7 @@ import (
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
-	"github.com/ignity/ignity/pkg/svc"
+	"github.com/ignity/ignity/pkg/s6"
 	"golang.org/x/sys/unix"
 )
 
@@ -105,14 +105,14 @@ type finish struct {
 func (f *finish) run() int {
 	status := deathStatus(f.args[0], f.args[1])
 	_, stopping := f.st.Stopping()
-	wantUp, err := svc.WantedUp(".")
+	wantUp, err := s6.WantedUp(".")
 	if err != nil {
 		f.log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
 	}
-	if !stopping && !present(svc.KeepLeftovers) && len(f.args) > 3 {
+	if !stopping && !present(s6.KeepLeftovers) && len(f.args) > 3 {
 		f.cleanup(f.args[3])
 	}
-	if present(svc.Essential) && wantUp && !stopping {
+	if present(s6.Essential) && wantUp && !stopping {
 		return f.essential(status)
 	}
 	r, _, err := f.st.Restarts(f.name)
@@ -175,10 +175,10 @@ func (f *finish) essential(status int) int {
 // it passed its crash-loop limit (max-deaths, else the knobs), or "".
 func (f *finish) count(r *runstate.Restarts) string {
 	deaths, window := f.cfg.MaxDeaths, f.cfg.DeathsWindow
-	if b, err := os.ReadFile(svc.MaxDeaths); err == nil {
+	if b, err := os.ReadFile(s6.MaxDeaths); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
 		if deaths, window, err = config.ParseMaxDeaths(line); err != nil {
-			f.log.Error(fmt.Errorf("%s: %w", filepath.Join(f.sys.Layout.Scandir(), f.name, svc.MaxDeaths), err))
+			f.log.Error(fmt.Errorf("%s: %w", filepath.Join(f.sys.Layout.Scandir(), f.name, s6.MaxDeaths), err))
 			deaths = 0
 		}
 	}
@@ -210,7 +210,7 @@ func (f *finish) backoff(r *runstate.Restarts) {
 	// not tell it: s6 2.13 does not reset the ready stamp of a service
 	// without notification-fd at each spawn.
 	lived := f.cfg.RestartReset
-	switch st, err := os.Stat(svc.RunUser); {
+	switch st, err := os.Stat(s6.RunUser); {
 	case !r.Start.IsZero():
 		lived = f.now.Sub(r.Start)
 	case err == nil:
@@ -261,7 +261,7 @@ func schedule(short int, lived time.Duration, cfg config.Config) (int, time.Dura
 // save records r, and sets run to the wrapper when the next start waits.
 func (f *finish) save(r runstate.Restarts, wait bool) error {
 	// A prefixed service's run stays ignity's, which redirects its output.
-	return errors.Join(f.st.SetRestarts(f.name, r), svc.SetRunWrapped(".", f.sys.Exe, wait || logprefix.Prefixed(".") || keepWrapped(".")))
+	return errors.Join(f.st.SetRestarts(f.name, r), s6.SetRunWrapped(".", f.sys.Exe, wait || logprefix.Prefixed(".") || keepWrapped(".")))
 }
 
 // cleanup stops what the dead run left in its process group pgid:
@@ -318,17 +318,17 @@ func groupSize(pgid int) int {
 // userFinish runs the service's own finish, if any, with s6's arguments,
 // for at most its own timeout-finish, and returns its status.
 func (f *finish) userFinish() int {
-	if !present(svc.FinishUser) {
+	if !present(s6.FinishUser) {
 		return 0
 	}
-	bound := time.Duration(svc.DefaultTimeoutFinish) * time.Millisecond
-	if b, err := os.ReadFile(svc.TimeoutFinishUser); err == nil {
+	bound := time.Duration(s6.DefaultTimeoutFinish) * time.Millisecond
+	if b, err := os.ReadFile(s6.TimeoutFinishUser); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
 		if n, err := strconv.ParseInt(line, 10, 64); err == nil {
 			bound = time.Duration(n) * time.Millisecond
 		}
 	}
-	c := exec.Command("./"+svc.FinishUser, f.args...)
+	c := exec.Command("./"+s6.FinishUser, f.args...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := c.Start(); err != nil {
 		f.log.Error(fmt.Errorf("finish of %s: %w", f.name, err))
@@ -355,7 +355,7 @@ func ServiceRun(sys container.System, args []string) int {
 	if wd, err := os.Getwd(); err == nil {
 		name = filepath.Base(wd)
 	}
-	user := append([]string{"./" + svc.RunUser}, args...)
+	user := append([]string{"./" + s6.RunUser}, args...)
 	r, _, err := sys.State().Restarts(name)
 	if err != nil {
 		log.Error(err)
@@ -405,13 +405,13 @@ func present(p string) bool {
 // keepWrapped reports whether the run of the service dir dir must stay
 // ignity's wrapper: it is in a funnel, or gets its PWD from it.
 func keepWrapped(dir string) bool {
-	return present(filepath.Join(dir, svc.FunnelIn)) || present(filepath.Join(dir, svc.FunnelOut)) || present(filepath.Join(dir, svc.PwdFile))
+	return present(filepath.Join(dir, s6.FunnelIn)) || present(filepath.Join(dir, s6.FunnelOut)) || present(filepath.Join(dir, s6.PwdFile))
 }
 
-// setPwd sets PWD to the path svc.PwdFile names, in the service dir, when
+// setPwd sets PWD to the path s6.PwdFile names, in the service dir, when
 // that path leads to the directory the service runs in.
 func setPwd() {
-	b, err := os.ReadFile(svc.PwdFile)
+	b, err := os.ReadFile(s6.PwdFile)
 	if err != nil {
 		return
 	}
@@ -431,7 +431,7 @@ func funnelRedirect() error {
 	for _, f := range []struct {
 		name string
 		fd   int
-	}{{svc.FunnelIn, 0}, {svc.FunnelOut, 1}} {
+	}{{s6.FunnelIn, 0}, {s6.FunnelOut, 1}} {
 		fd, err := unix.Open(f.name, unix.O_RDWR|unix.O_CLOEXEC, 0)
 		if errors.Is(err, unix.ENOENT) {
 			continue

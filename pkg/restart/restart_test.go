@@ -16,11 +16,11 @@ import (
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
-	"github.com/ignity/ignity/pkg/svc"
+	"github.com/ignity/ignity/pkg/s6"
 	"golang.org/x/sys/unix"
 )
 
-// finishService is a service dir installed as stage2 installs one (svc.Wrap),
+// finishService is a service dir installed as stage2 installs one (s6.Wrap),
 // with a user finish that records its arguments, in a layout whose boot
 // state carries knobs; the test runs in the dir, as s6-supervise runs
 // finish. wantUp sets s6's "wanted up" flag in supervise/status.
@@ -64,7 +64,7 @@ func newFinishService(t *testing.T, wantUp bool, knobs []string, files ...string
 		n, body, _ := strings.Cut(name, "=")
 		write(n, body, 0o644)
 	}
-	if err := svc.Wrap(f.dir, f.sys.Exe, 50*time.Millisecond); err != nil {
+	if err := s6.Wrap(f.dir, f.sys.Exe, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	status := make([]byte, 43)
@@ -80,7 +80,7 @@ func newFinishService(t *testing.T, wantUp bool, knobs []string, files ...string
 	if err := f.sys.State().WriteBoot(runstate.Boot{Svscan: f.svscan.Process.Pid, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
 		t.Fatal(err)
 	}
-	f.control = harness.FIFOReader(t, svc.ScanControl(l.Scandir()))
+	f.control = harness.FIFOReader(t, s6.ScanControl(l.Scandir()))
 	t.Chdir(f.dir)
 	return f
 }
@@ -151,7 +151,7 @@ func TestServiceFinishRestartable(t *testing.T) {
 }
 
 func TestServiceFinishKeepLeftovers(t *testing.T) {
-	f := newFinishService(t, true, nil, svc.KeepLeftovers+"=")
+	f := newFinishService(t, true, nil, s6.KeepLeftovers+"=")
 	lo := leftover(t)
 	f.finish("0", "0", strconv.Itoa(lo.Process.Pid))
 	if err := lo.Process.Signal(syscall.Signal(0)); err != nil {
@@ -168,7 +168,7 @@ func TestServiceFinishEssential(t *testing.T) {
 		want            int
 	}{{"exit 3", "3", "0", 3}, {"killed by signal 9", "256", "9", 137}} {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFinishService(t, true, nil, svc.Essential+"=")
+			f := newFinishService(t, true, nil, s6.Essential+"=")
 			if code := f.finish(c.code, c.sig, "0"); code != exitPermanent {
 				t.Errorf("finish of an essential service = %d, want %d (s6: do not restart)", code, exitPermanent)
 			}
@@ -190,7 +190,7 @@ func TestServiceFinishEssential(t *testing.T) {
 
 // Taken down with s6-svc -d, an essential service stops nothing.
 func TestServiceFinishEssentialWantedDown(t *testing.T) {
-	f := newFinishService(t, false, nil, svc.Essential+"=")
+	f := newFinishService(t, false, nil, s6.Essential+"=")
 	if code := f.finish("0", "0", "0"); code != 7 {
 		t.Errorf("finish = %d, want the user's 7", code)
 	}
@@ -203,7 +203,7 @@ func TestServiceFinishEssentialWantedDown(t *testing.T) {
 }
 
 func TestServiceFinishCrashLoop(t *testing.T) {
-	f := newFinishService(t, true, nil, svc.MaxDeaths+"=2 60\n")
+	f := newFinishService(t, true, nil, s6.MaxDeaths+"=2 60\n")
 	if code := f.finish("1", "0", "0"); code != 0 {
 		t.Fatalf("first death: finish = %d, want 0", code)
 	}

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ignity/ignity/pkg/s6"
 	"github.com/ignity/ignity/pkg/services"
-	"github.com/ignity/ignity/pkg/svc"
 )
 
 // Condition is a service's state as ignity tells it, from everything
@@ -16,7 +16,7 @@ import (
 type Condition struct {
 	// Status is supervise/status; StatusErr, when not nil, says why it
 	// could not be read (not supervised yet, or not in the scandir).
-	Status    svc.Status
+	Status    s6.Status
 	StatusErr error
 	// Failed: the crash-loop limit marked it failed for good, for Why.
 	Failed bool
@@ -44,14 +44,14 @@ func (s State) Condition(name, dir string, now time.Time) Condition {
 	if dir == "" {
 		return c
 	}
-	c.Restarts = svc.Deaths(dir)
+	c.Restarts = s6.Deaths(dir)
 	if r, ok, err := s.Restarts(name); err == nil && ok {
 		c.Restarts = r.Deaths
 		if r.Until.After(now) {
 			c.Backoff = r.Until.Sub(now)
 		}
 	}
-	c.Status, c.StatusErr = svc.ReadStatus(dir)
+	c.Status, c.StatusErr = s6.ReadStatus(dir)
 	return c
 }
 

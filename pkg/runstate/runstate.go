@@ -46,7 +46,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/config"
-	"github.com/ignity/ignity/pkg/svc"
+	"github.com/ignity/ignity/pkg/s6"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,7 +96,7 @@ func (s State) path(name string) string { return filepath.Join(s.dir, name) }
 // svscanControl is s6-svscan's control FIFO: the scandir is
 // services-state in the run directory (layout.Scandir).
 func (s State) svscanControl() string {
-	return svc.ScanControl(filepath.Join(s.dir, "services-state"))
+	return s6.ScanControl(filepath.Join(s.dir, "services-state"))
 }
 
 // Boot is what stage1 records for every later process.
@@ -236,7 +236,7 @@ func (s State) RequestShutdown(reason string) error {
 	if recErr != nil {
 		errs = append(errs, fmt.Errorf("request a shutdown (%s): record it: %w", reason, recErr))
 	}
-	if err := svc.Send(s.svscanControl(), "b"); err != nil && first {
+	if err := s6.Send(s.svscanControl(), "b"); err != nil && first {
 		errs = append(errs, fmt.Errorf("request a shutdown (%s): tell s6-svscan: %w", reason, err))
 	}
 	if pgid != 0 {

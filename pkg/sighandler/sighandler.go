@@ -12,8 +12,8 @@ import (
 
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/container"
+	"github.com/ignity/ignity/pkg/s6"
 	"github.com/ignity/ignity/pkg/signals"
-	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
 
@@ -62,7 +62,7 @@ func Handle(sys container.System, sig unix.Signal) int {
 	case signals.ToCmd:
 		err = st.SignalCmd(pgid, sig)
 	case signals.Rescan:
-		err = svc.Send(svc.ScanControl(sys.Layout.Scandir()), "an")
+		err = s6.Send(s6.ScanControl(sys.Layout.Scandir()), "an")
 		what = "rescanning the services"
 	case signals.Drop:
 		what = "dropped"

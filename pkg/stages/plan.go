@@ -13,8 +13,8 @@ import (
 	"github.com/ignity/ignity/pkg/order"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/s6"
 	"github.com/ignity/ignity/pkg/services"
-	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
 
@@ -95,7 +95,7 @@ func copyService(src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	if err := svc.CopyTree(src, dst); err != nil {
+	if err := s6.CopyTree(src, dst); err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	return nil
@@ -121,12 +121,12 @@ func (b *stage2) prepareUnit(name, dir string) error {
 		return nil
 	}
 	if u.Source != services.Ignity {
-		if err := os.WriteFile(filepath.Join(dir, svc.PwdFile), []byte(overlayPwd(name)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, s6.PwdFile), []byte(overlayPwd(name)), 0o644); err != nil {
 			return err
 		}
 	}
 	if u.Feeds != "" || u.Fed || u.Source != services.Ignity {
-		if err := svc.SetRunWrapped(dir, b.sys.Exe, true); err != nil {
+		if err := s6.SetRunWrapped(dir, b.sys.Exe, true); err != nil {
 			return err
 		}
 	}
@@ -145,13 +145,13 @@ func (b *stage2) prepareUnit(name, dir string) error {
 func funnel(dir string, u services.Unit) error {
 	switch {
 	case u.Fed:
-		p := filepath.Join(dir, svc.FunnelIn)
+		p := filepath.Join(dir, s6.FunnelIn)
 		if err := unix.Mkfifo(p, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("create the FIFO %s: %w", p, err)
 		}
 		return os.Chmod(p, 0o600)
 	case u.Feeds != "":
-		return os.Symlink(filepath.Join("..", u.Feeds, svc.FunnelIn), filepath.Join(dir, svc.FunnelOut))
+		return os.Symlink(filepath.Join("..", u.Feeds, s6.FunnelIn), filepath.Join(dir, s6.FunnelOut))
 	}
 	return nil
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/order"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/s6"
 	"github.com/ignity/ignity/pkg/services"
-	"github.com/ignity/ignity/pkg/svc"
 )
 
 // TestStopOrder: the services stop by the start plan's levels, the last
@@ -25,7 +25,7 @@ func TestStopOrder(t *testing.T) {
 		}
 	}
 	d := &stage3{sys: w.sys, st: w.State(), log: console.To(w.stderr, 1)}
-	names := func(groups [][]svc.Service) [][]string {
+	names := func(groups [][]s6.ServiceDir) [][]string {
 		var out [][]string
 		for _, g := range groups {
 			var ns []string
@@ -62,7 +62,7 @@ func TestInstallHoldsDependents(t *testing.T) {
 	w.file(t, "/etc/ignity/services/app/run", "#!/bin/sh\n", 0o755)
 	w.file(t, "/etc/ignity/services/app/dependencies", "db\n", 0o644)
 	for _, n := range []string{"db", "app"} {
-		if err := svc.CopyTree(filepath.Join(l.EtcServices(), n), filepath.Join(l.RunServices(), n)); err != nil {
+		if err := s6.CopyTree(filepath.Join(l.EtcServices(), n), filepath.Join(l.RunServices(), n)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -79,7 +79,7 @@ func TestInstallHoldsDependents(t *testing.T) {
 	if _, err := installServices(l, config.Default(), false, w.sys.Exe, b.prepareUnit, origin); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"db/run", "app/" + svc.RunUser, "app/down", "app/" + order.HeldMark} {
+	for _, f := range []string{"db/run", "app/" + s6.RunUser, "app/down", "app/" + order.HeldMark} {
 		if _, err := os.Lstat(filepath.Join(l.Scandir(), f)); err != nil {
 			t.Errorf("%s not in the scandir: %v", f, err)
 		}

@@ -10,7 +10,7 @@ import (
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/logprefix"
-	"github.com/ignity/ignity/pkg/svc"
+	"github.com/ignity/ignity/pkg/s6"
 )
 
 // installPrefixer makes the log prefixer (IGNITY_LOG_PREFIX=1) a service
@@ -40,7 +40,7 @@ func installPrefixer(l layout.Layout, cfg config.Config, exe string) error {
 		err = os.WriteFile(filepath.Join(dir, "timeout-kill"), []byte(strconv.FormatInt(kill, 10)+"\n"), 0o644)
 	}
 	if err == nil {
-		err = svc.Install(dir, l.Scandir(), logprefix.Service, cfg.ServicesGrace)
+		err = s6.Install(dir, l.Scandir(), logprefix.Service, cfg.ServicesGrace)
 	}
 	if err != nil {
 		return fmt.Errorf("install the log prefixer (IGNITY_LOG_PREFIX=1): %w", err)

@@ -24,9 +24,9 @@ import (
 	"github.com/ignity/ignity/pkg/overlay"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/s6"
 	"github.com/ignity/ignity/pkg/services"
 	"github.com/ignity/ignity/pkg/signals"
-	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
 
@@ -171,7 +171,7 @@ func (b *stage2) copyTrees() error {
 			return err
 		}
 	}
-	if b.noexec = svc.Noexec(l.Run()); b.noexec {
+	if b.noexec = s6.Noexec(l.Run()); b.noexec {
 		b.log.Warn("%s is mounted noexec (docker run --tmpfs's default): running scripts and services from %s", l.Run(), l.Etc())
 	}
 	return nil
@@ -248,7 +248,7 @@ func (b *stage2) installServices() error {
 	if err := b.startPrefixer(prefixed); err != nil {
 		return err
 	}
-	if err := svc.Send(svc.ScanControl(b.sys.Layout.Scandir()), "a"); err != nil {
+	if err := s6.Send(s6.ScanControl(b.sys.Layout.Scandir()), "a"); err != nil {
 		return err
 	}
 	if !b.plan.HasDeps() {
@@ -403,7 +403,7 @@ func copyDir(src, dst string) error {
 		return err
 	}
 	for _, e := range confdir.Visible(entries) {
-		if err := svc.CopyTree(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+		if err := s6.CopyTree(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
 			return fmt.Errorf("copy %s: %w", filepath.Join(src, e.Name()), err)
 		}
 	}
@@ -422,7 +422,7 @@ func (b *stage2) originOf(name string) string {
 // installServices moves every service dir into the scandir; each must
 // have a run program that can be executed. Each gets ignity's finish
 // (exe, see pkg/restart): the user's finish and run keep working under
-// the names svc.Wrap gives them. With IGNITY_LOG_PREFIX=1, each service
+// the names s6.Wrap gives them. With IGNITY_LOG_PREFIX=1, each service
 // without a log/ is made prefixed too (its run is then exe, which
 // redirects its output, see restart.ServiceRun and pkg/logprefix), and its dir in
 // the scandir returned. prepare(name, dir) readies a dir for the ordered
@@ -446,9 +446,9 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string
 			continue
 		}
 		if noexec {
-			errs = append(errs, svc.LinkPrograms(src, origin(e.Name())))
+			errs = append(errs, s6.LinkPrograms(src, origin(e.Name())))
 		}
-		if err := svc.Wrap(src, exe, cfg.LeftoverGrace); err != nil {
+		if err := s6.Wrap(src, exe, cfg.LeftoverGrace); err != nil {
 			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))
 			continue
 		}
@@ -463,7 +463,7 @@ func installServices(l layout.Layout, cfg config.Config, noexec bool, exe string
 			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))
 			continue
 		}
-		if err := svc.Install(src, l.Scandir(), e.Name(), cfg.ServicesGrace); err != nil {
+		if err := s6.Install(src, l.Scandir(), e.Name(), cfg.ServicesGrace); err != nil {
 			errs = append(errs, fmt.Errorf("install service %s: %w", e.Name(), err))
 		}
 	}
@@ -487,7 +487,7 @@ func keepServicesPath(l layout.Layout) error {
 	if err := os.Remove(l.RunServices()); err == nil {
 		return os.Symlink(filepath.Base(l.Scandir()), l.RunServices())
 	}
-	list, err := svc.List(l.Scandir())
+	list, err := s6.List(l.Scandir())
 	if err != nil {
 		return err
 	}
@@ -504,13 +504,13 @@ func keepServicesPath(l layout.Layout) error {
 // when it declares notification-fd, within IGNITY_CMD_WAIT_FOR_SERVICES_MAXTIME.
 // s6-svwait fails on a service whose s6-supervise has not yet written its
 // status file, and the scan request returns before that: wait for the
-// supervisors first (svc.Supervised).
+// supervisors first (s6.Supervised).
 func waitServices(l layout.Layout, progs layout.Programs, cfg config.Config) error {
 	deadline := time.Now().Add(cfg.CmdWaitMax)
 	if cfg.CmdWaitMax == 0 {
 		deadline = time.Now().Add(100 * 365 * 24 * time.Hour)
 	}
-	list, err := svc.List(l.Scandir())
+	list, err := s6.List(l.Scandir())
 	if err != nil {
 		return err
 	}
@@ -526,7 +526,7 @@ func waitServices(l layout.Layout, progs layout.Programs, cfg config.Config) err
 			up = append(up, s.Dir)
 		}
 	}
-	if left := svc.WaitSupervised(dirs, deadline); len(left) > 0 {
+	if left := s6.WaitSupervised(dirs, deadline); len(left) > 0 {
 		return fmt.Errorf("services not supervised after %v: %s", cfg.CmdWaitMax, strings.Join(left, ", "))
 	}
 	for _, set := range []struct {

@@ -20,10 +20,10 @@ import (
 	"github.com/ignity/ignity/pkg/overlay"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/s6"
 	"github.com/ignity/ignity/pkg/services"
 	"github.com/ignity/ignity/pkg/signals"
 	earlysig "github.com/ignity/ignity/pkg/stages/early"
-	"github.com/ignity/ignity/pkg/svc"
 	"golang.org/x/sys/unix"
 )
 
@@ -192,21 +192,21 @@ func (d *stage3) stopServices() error {
 	// dropping the supervisors seen gone from the front, and stopping at
 	// the first still there, opens each FIFO about once in all instead of
 	// all of them after every exit.
-	var left []string           // supervisors' FIFOs, told to exit
-	var finishing []svc.Service // told down, not yet told to exit
+	var left []string             // supervisors' FIFOs, told to exit
+	var finishing []s6.ServiceDir // told down, not yet told to exit
 	allGone := func() bool {
 		kept := finishing[:0]
 		for _, s := range finishing {
-			if st, err := svc.ReadStatus(s.Dir); err == nil && (st.Pid != 0 || st.Finishing) {
+			if st, err := s6.ReadStatus(s.Dir); err == nil && (st.Pid != 0 || st.Finishing) {
 				kept = append(kept, s)
 				continue
 			}
-			if fifo := svc.Control(s.Dir); svc.Send(fifo, "x") == nil {
+			if fifo := s6.Control(s.Dir); s6.Send(fifo, "x") == nil {
 				left = append(left, fifo)
 			}
 		}
 		finishing = kept
-		for len(left) > 0 && !svc.Listening(left[0]) {
+		for len(left) > 0 && !s6.Listening(left[0]) {
 			left = left[1:]
 		}
 		return len(finishing) == 0 && len(left) == 0
@@ -225,7 +225,7 @@ func (d *stage3) stopServices() error {
 			}
 		}
 	}
-	tell := func(g []svc.Service) {
+	tell := func(g []s6.ServiceDir) {
 		down, fifos := tellDown(g, quit)
 		finishing = append(finishing, down...)
 		left = append(left, fifos...)
@@ -247,7 +247,7 @@ func (d *stage3) stopServices() error {
 	}
 	if !wait() {
 		for _, s := range finishing {
-			if fifo := svc.Control(s.Dir); svc.Send(fifo, "x") == nil {
+			if fifo := s6.Control(s.Dir); s6.Send(fifo, "x") == nil {
 				left = append(left, fifo)
 			}
 		}
@@ -272,7 +272,7 @@ func (d *stage3) stopServices() error {
 // failed before they were copied, the image's own are used.
 func (d *stage3) finalize() {
 	l := d.sys.Layout
-	dir := execDir(svc.Noexec(l.Run()), l.RunFinalize(), l.EtcFinalize())
+	dir := execDir(s6.Noexec(l.Run()), l.RunFinalize(), l.EtcFinalize())
 	if len(confdir.Paths(dir)) == 0 {
 		dir = l.EtcFinalize()
 	}
@@ -361,7 +361,7 @@ func (d *stage3) sync() error {
 func (d *stage3) stopPrefixer() error {
 	d.killBy = time.Now().Add(d.cfg.KillGrace)
 	dir := filepath.Join(d.sys.Layout.Scandir(), logprefix.Service)
-	if svc.Listening(svc.Control(dir)) {
+	if s6.Listening(s6.Control(dir)) {
 		d.log.Debug("finalize", "log prefixer still draining: a service outlived IGNITY_SERVICES_GRACETIME")
 	}
 	return nil
@@ -421,8 +421,8 @@ func (d *stage3) kill() error {
 // in: the highest level of the start plan first, a service the plan does
 // not know (added by hand) with level 0. Without dependencies anywhere
 // (or without a plan), one group: everything at once.
-func (d *stage3) stopOrder() [][]svc.Service {
-	list, err := svc.List(d.sys.Layout.Scandir())
+func (d *stage3) stopOrder() [][]s6.ServiceDir {
+	list, err := s6.List(d.sys.Layout.Scandir())
 	if err != nil {
 		return nil
 	}
@@ -436,12 +436,12 @@ func (d *stage3) stopOrder() [][]svc.Service {
 		level[u.Name] = u.Level
 		top = max(top, u.Level)
 	}
-	groups := make([][]svc.Service, top+1)
+	groups := make([][]s6.ServiceDir, top+1)
 	for _, s := range list {
 		l := level[s.Name]
 		groups[top-l] = append(groups[top-l], s)
 	}
-	var out [][]svc.Service
+	var out [][]s6.ServiceDir
 	for _, g := range groups {
 		if len(g) > 0 {
 			out = append(out, g)
@@ -458,16 +458,16 @@ func (d *stage3) stopOrder() [][]svc.Service {
 // FIFOs to watch. A logger is only told to exit once its service is down, so it
 // drains the pipe and loses no line; on SIGQUIT it is stopped too, as s6
 // does.
-func tellDown(list []svc.Service, quit bool) (down []svc.Service, fifos []string) {
+func tellDown(list []s6.ServiceDir, quit bool) (down []s6.ServiceDir, fifos []string) {
 	for _, s := range list {
-		fifo := svc.Control(s.Dir)
-		if _, err := os.Lstat(filepath.Join(s.Dir, svc.FinishUser)); err != nil {
+		fifo := s6.Control(s.Dir)
+		if _, err := os.Lstat(filepath.Join(s.Dir, s6.FinishUser)); err != nil {
 			// No finish of the service's own: nothing to say that s6's
 			// /dev/null would lose, so down and exit at once.
-			if svc.Send(fifo, "dx") == nil {
+			if s6.Send(fifo, "dx") == nil {
 				fifos = append(fifos, fifo)
 			}
-		} else if svc.Send(fifo, "d") == nil {
+		} else if s6.Send(fifo, "d") == nil {
 			down = append(down, s)
 		}
 		if s.Logged {
@@ -475,8 +475,8 @@ func tellDown(list []svc.Service, quit bool) (down []svc.Service, fifos []string
 			if quit {
 				cmd = "dx"
 			}
-			logFifo := svc.Control(filepath.Join(s.Dir, "log"))
-			if svc.Send(logFifo, cmd) == nil {
+			logFifo := s6.Control(filepath.Join(s.Dir, "log"))
+			if s6.Send(logFifo, cmd) == nil {
 				fifos = append(fifos, logFifo)
 			}
 		}
@@ -488,7 +488,7 @@ func tellDown(list []svc.Service, quit bool) (down []svc.Service, fifos []string
 func listening(fifos []string) []string {
 	var out []string
 	for _, f := range fifos {
-		if svc.Listening(f) {
+		if s6.Listening(f) {
 			out = append(out, f)
 		}
 	}

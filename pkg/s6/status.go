@@ -1,4 +1,4 @@
-package svc
+package s6
 
 import (
 	"encoding/binary"

@@ -1,8 +1,8 @@
-// Package svc talks to s6: it writes commands into the control FIFOs of
+// Package s6 talks to s6: it writes commands into the control FIFOs of
 // s6-svscan and s6-supervise (the protocol s6-svscanctl and s6-svc speak),
 // tells whether a supervisor listens, and installs service directories
 // into the scandir.
-package svc
+package s6
 
 import (
 	"bytes"
@@ -86,8 +86,8 @@ func WaitSupervised(dirs []string, deadline time.Time) []string {
 	}
 }
 
-// Service is one service directory in the scandir.
-type Service struct {
+// ServiceDir is one service directory in the scandir.
+type ServiceDir struct {
 	Name   string
 	Dir    string // path in the scandir
 	Logged bool   // has a log/ subdirectory: s6-svscan supervises a logger
@@ -96,19 +96,19 @@ type Service struct {
 }
 
 // List reads the service dirs of scandir, in name order, skipping dot names.
-func List(scandir string) ([]Service, error) {
+func List(scandir string) ([]ServiceDir, error) {
 	entries, err := confdir.Read(scandir)
 	if err != nil {
 		return nil, err
 	}
-	var out []Service
+	var out []ServiceDir
 	for _, e := range entries {
 		name := e.Name()
 		dir := filepath.Join(scandir, name)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			continue
 		}
-		out = append(out, Service{
+		out = append(out, ServiceDir{
 			Name:   name,
 			Dir:    dir,
 			Logged: isDir(filepath.Join(dir, "log")),
