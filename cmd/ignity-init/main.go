@@ -36,9 +36,6 @@ var version = "dev"
 // commit is the git commit of the build, set like version (-X main.commit=...).
 var commit = "unknown"
 
-// manifest lists the skaware packages the release was built from.
-const manifest = "/usr/lib/ignity/MANIFEST"
-
 type applet struct {
 	name   string
 	usage  string
@@ -190,7 +187,7 @@ func self() string {
 	if p, err := os.Executable(); err == nil {
 		return p
 	}
-	return "/usr/bin/ignity"
+	return layout.Self
 }
 
 // dashdash drops the "--" that separates an internal applet's arguments.
@@ -210,7 +207,7 @@ func printVersion(w io.Writer) {
 		arch = runtime.GOARCH
 	}
 	fmt.Fprintf(w, "ignity %s (commit %s, %s)\n", version, commit, arch)
-	b, err := os.ReadFile(manifest)
+	b, err := os.ReadFile(layout.Manifest)
 	if err != nil {
 		fmt.Fprintf(w, "skaware: unknown (%v)\n", err)
 		return

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ignity/ignity/pkg/layout"
 )
 
 // TestVersionNamesBuild builds the binary the way scripts/package.sh does,
@@ -15,8 +17,8 @@ import (
 // does (x86_64, aarch64). Outside a release there is no MANIFEST: the
 // skaware line says so instead of failing.
 func TestVersionNamesBuild(t *testing.T) {
-	if _, err := os.Stat(manifest); err == nil {
-		t.Skipf("%s exists on this machine: the skaware line would read it", manifest)
+	if _, err := os.Stat(layout.Manifest); err == nil {
+		t.Skipf("%s exists on this machine: the skaware line would read it", layout.Manifest)
 	}
 	// go test puts the toolchain's bin first on PATH: "go" is the go that runs this test.
 	goTool := "go"
@@ -48,8 +50,8 @@ func TestVersionNamesBuild(t *testing.T) {
 			if first+"\n" != tt.want {
 				t.Errorf("first line %q, want %q", first+"\n", tt.want)
 			}
-			if !strings.HasPrefix(rest, "skaware: unknown (") || !strings.Contains(rest, manifest) {
-				t.Errorf("without %s, want a line \"skaware: unknown (...)\" naming it; got %q", manifest, rest)
+			if !strings.HasPrefix(rest, "skaware: unknown (") || !strings.Contains(rest, layout.Manifest) {
+				t.Errorf("without %s, want a line \"skaware: unknown (...)\" naming it; got %q", layout.Manifest, rest)
 			}
 		})
 	}

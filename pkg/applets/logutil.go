@@ -27,9 +27,6 @@ const (
 	nobodyID   = 32768
 )
 
-// S6Log is where the tarball installs s6-log.
-const S6Log = "/usr/bin/s6-log"
-
 // LogutilService is logutil-service [-f FIFO] DIR, s6-overlay's helper for
 // a one-line log/run: it execs s6-log with IGNITY_LOGGING_SCRIPT's
 // directives into DIR, reading stdin, or FIFO with -f. As root it first
@@ -83,8 +80,8 @@ func LogutilService(l layout.Layout, args []string, exec func(path string, argv,
 	}
 	argv := append(append([]string{"s6-log", "--"}, script...), dir)
 	env := []string{"PATH=" + layout.ProgramPath(os.Getenv("PATH"))}
-	err = exec(S6Log, argv, env)
-	return fmt.Errorf("exec %s: %w", S6Log, err)
+	err = exec(layout.DefaultPrograms.S6Log, argv, env)
+	return fmt.Errorf("exec %s: %w", layout.DefaultPrograms.S6Log, err)
 }
 
 // loggingScript is IGNITY_LOGGING_SCRIPT's directives: as /init recorded

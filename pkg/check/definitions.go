@@ -7,6 +7,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/fileerr"
+	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/services"
 )
 
@@ -62,7 +63,7 @@ func (c *checker) definitions(bundleDir string, hook bool) {
 	}
 	for _, dir := range plan.Unused {
 		c.add(Warning, dir, 0, "not started: it is in neither the %s nor the %s bundle, nor a dependency of one of their members (add it to %s/%s/contents.d/)%s",
-			services.UserBundle, services.User2Bundle, services.UserBundlesDir, services.UserBundle, unless)
+			services.UserBundle, services.User2Bundle, layout.UserBundlesDir, services.UserBundle, unless)
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"github.com/ignity/ignity/pkg/layout"
 )
 
 // Helpers are the names ignity installs in /usr/bin and /command, each a
@@ -23,7 +25,7 @@ var Helpers = []string{
 	"s6-rmrf", "s6-true", "s6-false", "s6-env", "s6-format-filter", "s6-test",
 }
 
-var helperDirs = []string{"/command", "/usr/bin"}
+var helperDirs = []string{layout.CommandDir, "/usr/bin"}
 
 // helperLoops reports each helper replaced by a script that runs the
 // helper's own path again, at the line that does it, with the fix.
@@ -85,7 +87,7 @@ func (c *checker) loopsIn(p, resolved string, helper map[string]bool) {
 			if err != nil || !ok || t.resolved != resolved {
 				continue
 			}
-			fix := "exec " + path.Join("/command", path.Base(w)) + " (ignity's program) instead"
+			fix := "exec " + path.Join(layout.CommandDir, path.Base(w)) + " (ignity's program) instead"
 			if target != p {
 				fix = "make " + target + " ignity's program again (ln -sf /usr/bin/ignity " + target + "), as ignity's tarball ships it"
 			}

@@ -11,6 +11,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"github.com/ignity/ignity/pkg/layout"
 )
 
 // NotShipped says why ignity does not ship the s6-overlay program name,
@@ -138,7 +140,7 @@ func notWordByte(r rune) bool {
 // inImage reports whether the image has an executable name in a
 // directory of the PATH programs get at boot, or in /command.
 func (c *checker) inImage(name string) bool {
-	for _, dir := range append(append([]string{}, c.pathDirs...), "/command") {
+	for _, dir := range append(append([]string{}, c.pathDirs...), layout.CommandDir) {
 		if !path.IsAbs(dir) {
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/execline"
+	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/services"
 )
 
@@ -105,7 +106,7 @@ func (c *checker) v2NonRoot() {
 	if !ok {
 		return
 	}
-	for _, p := range []string{"/var/run/s6", "/run/s6"} {
+	for _, p := range []string{layout.VarRunS6, "/run/s6"} {
 		res, err := c.im.resolve(p, false)
 		if err != nil {
 			continue

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/ignity/ignity/pkg/layout"
 )
 
 // binprmBufSize is how much of a file the kernel reads to decide how to
@@ -129,7 +131,7 @@ func (c *checker) missingBinExeclineb(p string) bool {
 	if _, ok, _ := c.im.look("/bin/execlineb"); ok {
 		return false
 	}
-	if e, ok, err := c.im.look("/usr/bin/execlineb"); !ok || err != nil || e.resolved == "" {
+	if e, ok, err := c.im.look(layout.DefaultPrograms.Execlineb); !ok || err != nil || e.resolved == "" {
 		return false
 	}
 	const fix = "run /usr/src/install-ignity.sh at build time (it copies it there), or write #!/usr/bin/execlineb"

@@ -39,7 +39,11 @@ func (l Layout) EtcEnvs() string     { return l.path("etc/ignity/envs") }
 func (l Layout) EtcPerms() string    { return l.path("etc/ignity/perms") }
 func (l Layout) EtcInit() string     { return l.path("etc/ignity/init") }
 func (l Layout) EtcFinalize() string { return l.path("etc/ignity/finalize") }
-func (l Layout) EtcServices() string { return l.path("etc/ignity/services") }
+func (l Layout) EtcServices() string { return l.path(IgnityServicesDir) }
+
+// IgnityServicesDir is the in-image directory of ignity's own service
+// definitions (EtcServices is its host path).
+const IgnityServicesDir = "/etc/ignity/services"
 
 // Runtime state, rebuilt on every boot.
 func (l Layout) Run() string         { return l.path("run/ignity") }
@@ -72,6 +76,7 @@ type Programs struct {
 	Foreground  string // execline's foreground: the CMD's waiter, the restart backoff's wait
 	Withstdinas string // execline's withstdinas: the watcher of the CMD's waiter
 	Execlineb   string // execlineb: runs s6-rc oneshots' up and down lines
+	S6Log       string // s6-log: what logutil-service execs
 	// StopHandler is s6-svscan's SIGTERM handler: an execline script of
 	// the tarball that tells s6-svscan to exec stage3 (s6-svscanctl -b).
 	StopHandler string
@@ -80,6 +85,18 @@ type Programs struct {
 	// runtime starts the fewest threads (each takes a pid).
 	Stage3 string
 }
+
+// Self is where the tarball installs ignity's binary, and Manifest the
+// list of the skaware packages the release was built from, with their
+// checksums (in-image paths).
+const (
+	Self     = "/usr/bin/ignity"
+	Manifest = "/usr/lib/ignity/MANIFEST"
+)
+
+// CommandDir is s6-overlay v3's directory of its programs, /command, where
+// the tarball links each helper and applet to ignity's program.
+const CommandDir = "/command"
 
 // ExeclineBin holds execline's programs (foreground, wait, eltest, ...).
 const ExeclineBin = "/usr/lib/execline/bin"
@@ -92,6 +109,7 @@ var DefaultPrograms = Programs{
 	Foreground:  ExeclineBin + "/foreground",
 	Withstdinas: ExeclineBin + "/withstdinas",
 	Execlineb:   "/usr/bin/execlineb",
+	S6Log:       "/usr/bin/s6-log",
 	StopHandler: "/usr/lib/ignity/SIGTERM",
 	Stage3:      "/usr/lib/ignity/stage3",
 }

@@ -92,7 +92,7 @@ func Paths(l layout.Layout, exe string, st runstate.State, log *console.Logger) 
 // it becomes that symlink.
 func compatLink(root string, k layout.Link, log *console.Logger) {
 	host := filepath.Join(root, k.Path)
-	if k.Path == "/var/run/s6" {
+	if k.Path == layout.VarRunS6 {
 		varRun := filepath.Join(root, "var/run")
 		if _, err := os.Lstat(varRun); errors.Is(err, os.ErrNotExist) {
 			// No /var/run (busybox images): Debian's symlink, relative.
@@ -111,7 +111,7 @@ func compatLink(root string, k layout.Link, log *console.Logger) {
 		}
 		return
 	}
-	if st, err := os.Lstat(host); err == nil && st.IsDir() && k.Path == "/var/run/s6" {
+	if st, err := os.Lstat(host); err == nil && st.IsDir() && k.Path == layout.VarRunS6 {
 		varRunS6Dir(host, log)
 		return
 	}
@@ -130,11 +130,7 @@ func compatLink(root string, k layout.Link, log *console.Logger) {
 // container_environment, and basedir, become symlinks into /run/ignity.
 // An entry already there is left alone, with a warning.
 func varRunS6Dir(host string, log *console.Logger) {
-	for _, k := range []layout.Link{
-		{Path: "services", Target: "/run/ignity/services-state"},
-		{Path: "container_environment", Target: "/run/ignity/envs"},
-		{Path: "basedir", Target: "/run/ignity/s6/basedir"},
-	} {
+	for _, k := range layout.VarRunS6Links {
 		p := filepath.Join(host, k.Path)
 		if target, err := os.Readlink(p); err == nil && target == k.Target {
 			continue

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/fileerr"
+	"github.com/ignity/ignity/pkg/layout"
 )
 
 // Unit is one definition the boot starts: a longrun or a oneshot. It is
@@ -122,15 +123,15 @@ func MakePlan(d Defs) (Plan, []*fileerr.Error) {
 		}
 	}
 	in := map[string]bool{}
-	phases[0] = pl.closure(d.Base, in, path.Join(S6rcDir, BaseBundle, "contents.d"))
-	phases[1] = pl.closure(d.User, in, path.Join(S6rcDir, UserBundle, "contents.d"))
+	phases[0] = pl.closure(d.Base, in, path.Join(layout.S6rcDir, BaseBundle, "contents.d"))
+	phases[1] = pl.closure(d.User, in, path.Join(layout.S6rcDir, UserBundle, "contents.d"))
 	for _, n := range phases[2] {
 		in[n] = true
 	}
 	for _, n := range phases[2] {
 		pl.expand(n, in)
 	}
-	phases[3] = pl.closure(d.User2, in, path.Join(S6rcDir, User2Bundle, "contents.d"))
+	phases[3] = pl.closure(d.User2, in, path.Join(layout.S6rcDir, User2Bundle, "contents.d"))
 	// services.d and ignity's dependencies that are s6-rc definitions
 	// were pulled into their phase's closure by expand: give them it.
 	for n := range in {
@@ -239,7 +240,7 @@ func (pl *planner) members(n, from string, seen map[string]bool) []string {
 		if builtin[n] {
 			return nil
 		}
-		pl.add(path.Join(from, n), "no service or bundle %q: define it in %s, %s or %s, or remove this entry", n, IgnityDir, S6rcDir, ServicesDDir)
+		pl.add(path.Join(from, n), "no service or bundle %q: define it in %s, %s or %s, or remove this entry", n, layout.IgnityServicesDir, layout.S6rcDir, layout.ServicesDDir)
 		return nil
 	}
 	if s.Type != Bundle {
@@ -273,7 +274,7 @@ func (pl *planner) expand(n string, in map[string]bool) {
 			from = path.Dir(s.DepsFrom)
 			if _, ok := pl.d.Get(dep); !ok && !builtin[dep] {
 				pl.problems = append(pl.problems, fileerr.Errorf(s.DepsFrom, s.DepLines[i],
-					"dependency %q: no such service or bundle (in %s, %s or %s)", dep, IgnityDir, S6rcDir, ServicesDDir))
+					"dependency %q: no such service or bundle (in %s, %s or %s)", dep, layout.IgnityServicesDir, layout.S6rcDir, layout.ServicesDDir))
 				continue
 			}
 		}

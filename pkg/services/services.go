@@ -36,6 +36,7 @@ import (
 	"github.com/ignity/ignity/pkg/confdir"
 	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/imagepath"
+	"github.com/ignity/ignity/pkg/layout"
 )
 
 // Type is a definition's kind, as s6-rc's type file spells it.
@@ -56,14 +57,6 @@ const (
 	ServicesD               // /etc/services.d
 )
 
-// The in-image directories the sources are read from.
-const (
-	IgnityDir      = "/etc/ignity/services"
-	S6rcDir        = "/etc/s6-overlay/s6-rc.d"
-	UserBundlesDir = "/etc/s6-overlay/user-bundles.d"
-	ServicesDDir   = "/etc/services.d"
-)
-
 // The bundles s6-overlay v3 starts, in order, around the services.d
 // services (its legacy-services), and the names of its own stages that a
 // definition may depend on: they are done before any definition starts
@@ -73,14 +66,6 @@ const (
 	UserBundle     = "user"
 	User2Bundle    = "user2"
 	LegacyServices = "legacy-services"
-)
-
-// s6-overlay's own source tree, where some images add definitions (Home
-// Assistant's add-on base: oneshots in its base bundle):
-// AdminDir/s6-overlay-VERSION/AdminSources.
-const (
-	AdminDir     = "/package/admin"
-	AdminSources = "etc/s6-rc/sources"
 )
 
 // builtin are s6-overlay's own definitions: depending on one is allowed
@@ -133,7 +118,7 @@ type Defs struct {
 	S6rc   bool      // /etc/s6-overlay/s6-rc.d exists: s6-overlay v3's order applies
 	User   []string  // members of the user bundle, from every place they are listed
 	User2  []string
-	Base   []string // members of s6-overlay's base bundle an image added (AdminSources)
+	Base   []string // members of s6-overlay's base bundle an image added (layout.AdminSources)
 	byName map[string]int
 }
 
@@ -234,8 +219,8 @@ func (r *reader) define(d *Defs, s Service) {
 }
 
 func (r *reader) ignity(d *Defs) {
-	for _, n := range r.names(IgnityDir) {
-		p := path.Join(IgnityDir, n)
+	for _, n := range r.names(layout.IgnityServicesDir) {
+		p := path.Join(layout.IgnityServicesDir, n)
 		h, ok := r.dir(p, true)
 		if !ok {
 			continue
@@ -314,12 +299,12 @@ func cut(s string) string {
 }
 
 func (r *reader) s6rc(d *Defs) {
-	if _, err := r.res.Resolve(S6rcDir, true); err == nil {
-		if st, err := os.Stat(r.host(S6rcDir)); err == nil && st.IsDir() {
+	if _, err := r.res.Resolve(layout.S6rcDir, true); err == nil {
+		if st, err := os.Stat(r.host(layout.S6rcDir)); err == nil && st.IsDir() {
 			d.S6rc = true
 		}
 	}
-	r.s6rcDir(d, S6rcDir, false)
+	r.s6rcDir(d, layout.S6rcDir, false)
 	for _, dir := range r.adminSources() {
 		if len(r.names(dir)) > 0 {
 			d.S6rc = true
@@ -340,11 +325,11 @@ func (r *reader) s6rc(d *Defs) {
 func (r *reader) adminSources() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, n := range r.names(AdminDir) {
+	for _, n := range r.names(layout.AdminDir) {
 		if n != "s6-overlay" && !strings.HasPrefix(n, "s6-overlay-") {
 			continue
 		}
-		p := path.Join(AdminDir, n, AdminSources)
+		p := path.Join(layout.AdminDir, n, layout.AdminSources)
 		res, err := r.res.Resolve(p, true)
 		if err != nil || seen[res] {
 			continue
@@ -498,7 +483,7 @@ func (r *reader) members(d *Defs, bundle string) []string {
 	if s, ok := d.Get(bundle); ok {
 		from = s.Contents
 	}
-	from = append(from, r.names(path.Join(UserBundlesDir, bundle, "contents.d"))...)
+	from = append(from, r.names(path.Join(layout.UserBundlesDir, bundle, "contents.d"))...)
 	if r.bundleDir != "" {
 		from = append(from, r.names(path.Join(r.bundleDir, bundle, "contents.d"))...)
 	}
@@ -522,8 +507,8 @@ func (r *reader) word(s *Service, name string) string {
 }
 
 func (r *reader) servicesD(d *Defs) {
-	for _, n := range r.names(ServicesDDir) {
-		p := path.Join(ServicesDDir, n)
+	for _, n := range r.names(layout.ServicesDDir) {
+		p := path.Join(layout.ServicesDDir, n)
 		h, ok := r.dir(p, false)
 		if !ok {
 			continue

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ignity/ignity/pkg/fileerr"
+	"github.com/ignity/ignity/pkg/layout"
 )
 
 // tree writes files (path -> content; a path ending in / is a directory,
@@ -216,8 +217,8 @@ func TestS6rcTree(t *testing.T) {
 	if got := strings.Join(unitNames(p), " "); got != want {
 		t.Fatalf("start order %q, want %q", got, want)
 	}
-	if !reflect.DeepEqual(p.Unused, []string{S6rcDir + "/outside"}) {
-		t.Fatalf("unused %v, want [%s/outside]", p.Unused, S6rcDir)
+	if !reflect.DeepEqual(p.Unused, []string{layout.S6rcDir + "/outside"}) {
+		t.Fatalf("unused %v, want [%s/outside]", p.Unused, layout.S6rcDir)
 	}
 	app, _ := p.Get("app")
 	if lg, _ := d.Get("app-log"); app.Logger != "app-log" || app.LoggerHost != lg.Host || !reflect.DeepEqual(app.Deps, []string{"init-noop"}) {
@@ -373,9 +374,9 @@ func TestLongNames(t *testing.T) {
 		"etc/services.d/" + other + "/run":            "#!/bin/sh\n",
 	}), "")
 	want := []string{
-		IgnityDir + "/" + long + ": a service name of 251 bytes is too long",
-		S6rcDir + "/" + longest + ": a service name of 254 bytes is too long",
-		ServicesDDir + "/" + other + ": a service name of 252 bytes is too long",
+		layout.IgnityServicesDir + "/" + long + ": a service name of 251 bytes is too long",
+		layout.S6rcDir + "/" + longest + ": a service name of 254 bytes is too long",
+		layout.ServicesDDir + "/" + other + ": a service name of 252 bytes is too long",
 	}
 	var got []string
 	for _, p := range probs {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/ignity/ignity/pkg/container"
+	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/order"
 	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/runstate"
@@ -101,15 +102,6 @@ func copyService(src, dst string) error {
 	return nil
 }
 
-// overlayPwd is the working directory an s6-overlay service is shown, as
-// s6-overlay's own path to its service dir: linuxserver's with-contenv
-// applies UMASK only when `pwd` prints /run/s6/services/*,
-// /run/s6/legacy-services/* or /run/s6-rc*/servicedirs/svc-*. ignity's
-// scandir is /run/ignity/services-state, which /run/s6/services leads
-// to: the shell's pwd prints PWD when PWD names the directory it runs in,
-// so ignity's run wrapper sets it (restart.ServiceRun).
-func overlayPwd(name string) string { return "/run/s6/services/" + name }
-
 // prepareUnit readies the service dir dir of the longrun name before it
 // goes into the scandir: when it waits for dependencies, down (unless an
 // image's or an init script's down file already keeps it so: then it
@@ -121,7 +113,7 @@ func (b *stage2) prepareUnit(name, dir string) error {
 		return nil
 	}
 	if u.Source != services.Ignity {
-		if err := os.WriteFile(filepath.Join(dir, s6.PwdFile), []byte(overlayPwd(name)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, s6.PwdFile), []byte(layout.OverlayPwd(name)), 0o644); err != nil {
 			return err
 		}
 	}
