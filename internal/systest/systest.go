@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ignity/ignity/internal/harness"
+	"github.com/ignity/ignity/pkg/config"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/runstate"
@@ -73,6 +74,13 @@ func Booted(t *testing.T, knobs ...string) *World {
 		t.Fatal(err)
 	}
 	if err := w.State().WriteBoot(runstate.Boot{Svscan: FakeSvscan, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(knobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.State().SetCmdStopSignal(cfg.CmdStopSignal); err != nil { // as /init does
 		t.Fatal(err)
 	}
 	w.Scan = harness.FIFOReader(t, s6.ScanControl(w.Sys.Layout.Scandir()))

@@ -28,7 +28,8 @@ import (
 // Once the status is recorded the watcher is killed: it is this process's
 // child, so its pid cannot have been reused.
 func Exit(sys container.System, args []string) int {
-	st, cfg, cerr := sys.State().Configured()
+	st := sys.State()
+	cfg, cerr := st.Config()
 	log := console.To(sys.Stderr, 1)
 	if cerr == nil {
 		log.SetLevel(cfg.Verbosity)
@@ -88,7 +89,7 @@ func dashdash(a []string) []string {
 // recorded.
 func Start(sys container.System, args []string) int {
 	log := console.To(sys.Stderr, 1)
-	st, _, _ := sys.State().Configured()
+	st := sys.State()
 	fd, cmd := pidAndCmd(args)
 	if fd > 2 {
 		unix.CloseOnExec(fd)
@@ -157,7 +158,7 @@ func foregroundGroup() error {
 // now, with status 111, and says why. args are the waiter's pid, "--" and
 // the CMD.
 func Lost(sys container.System, args []string) int {
-	st, _, _ := sys.State().Configured()
+	st := sys.State()
 	if _, ok := st.ExitStatus(); ok {
 		return 0
 	}

@@ -28,6 +28,7 @@ type record struct {
 	cmd     int    // the CMD's process group while it runs; 0 = none
 	since   int64  // when cmd was recorded, ms since the epoch
 	stopped bool   // the CMD got its stop signal: it never gets it twice
+	stopsig int    // that signal, IGNITY_CMD_STOP_SIGNAL as /init read it; 0 = SIGTERM
 	early   string // the first terminating signal before s6-svscan was ready ("SIGTERM")
 }
 
@@ -48,8 +49,8 @@ func (r record) encode() []byte {
 	if r.stopped {
 		stopped = 1
 	}
-	return fmt.Appendf(nil, "reason=%-*s\nexit=%-4d\ncmd=%-10d\nsince=%-16d\nstopped=%d\nearly=%-10s\n",
-		reasonMax, reason, r.exit, r.cmd, r.since, stopped, r.early)
+	return fmt.Appendf(nil, "reason=%-*s\nexit=%-4d\ncmd=%-10d\nsince=%-16d\nstopped=%d\nstopsig=%-3d\nearly=%-10s\n",
+		reasonMax, reason, r.exit, r.cmd, r.since, stopped, r.stopsig, r.early)
 }
 
 func decodeRecord(b []byte) (record, error) {
@@ -74,6 +75,8 @@ func decodeRecord(b []byte) (record, error) {
 			r.since, err = strconv.ParseInt(v, 10, 64)
 		case k == "stopped":
 			r.stopped = v == "1"
+		case k == "stopsig":
+			r.stopsig, err = strconv.Atoi(v)
 		case k == "early":
 			r.early = v
 		}

@@ -66,9 +66,6 @@ type State struct {
 	dir string
 	// kill sends signals: unix.Kill, or a test's recorder.
 	kill func(pid int, sig unix.Signal) error
-	// cmdStop is the CMD's stop signal as the caller read it from its
-	// configuration (WithCmdStop), 0 when it did not say.
-	cmdStop unix.Signal
 }
 
 // New is the state under dir (/run/ignity).
@@ -77,17 +74,6 @@ func New(dir string) State { return State{dir: dir, kill: unix.Kill} }
 // WithKill is s with its signals sent through kill, for tests.
 func (s State) WithKill(kill func(pid int, sig unix.Signal) error) State {
 	s.kill = kill
-	return s
-}
-
-// WithCmdStop is s sending sig as the CMD's stop signal: the caller's
-// IGNITY_CMD_STOP_SIGNAL, read from the configuration once at its entry
-// (0 stands for SIGTERM, the default, as when it could not be read).
-func (s State) WithCmdStop(sig unix.Signal) State {
-	if sig == 0 {
-		sig = unix.SIGTERM
-	}
-	s.cmdStop = sig
 	return s
 }
 
@@ -198,17 +184,6 @@ func (s State) Config() (config.Config, error) {
 	return config.Parse(b.Knobs)
 }
 
-// Configured is a program's one read of the configuration, at its entry:
-// Config, and s sending the configuration's CMD stop signal (WithCmdStop),
-// SIGTERM when it cannot be read.
-func (s State) Configured() (State, config.Config, error) {
-	cfg, err := s.Config()
-	if err != nil {
-		return s.WithCmdStop(unix.SIGTERM), cfg, err
-	}
-	return s.WithCmdStop(cfg.CmdStopSignal), cfg, nil
-}
-
 // RequestShutdown asks for the container to stop, for reason: the one way
 // ignity's own code starts a shutdown, from any process of the container.
 // The first request's reason is recorded; later ones change nothing
@@ -224,13 +199,14 @@ func (s State) RequestShutdown(reason string) error {
 	}
 	first := true
 	var pgid int
+	var sig unix.Signal
 	recErr := s.update(func(r *record) {
 		if r.reason != "" {
 			first = false
 		} else {
 			r.reason = reason
 		}
-		pgid = takeCmdStop(r)
+		pgid, sig = takeCmdStop(r)
 	})
 	var errs []error
 	if recErr != nil {
@@ -240,19 +216,19 @@ func (s State) RequestShutdown(reason string) error {
 		errs = append(errs, fmt.Errorf("request a shutdown (%s): tell s6-svscan: %w", reason, err))
 	}
 	if pgid != 0 {
-		errs = append(errs, s.sendStop(pgid))
+		errs = append(errs, s.sendStop(pgid, sig))
 	}
 	return errors.Join(errs...)
 }
 
 // takeCmdStop takes the once-flag of the CMD's stop signal: the group to
-// signal, or 0 when no CMD runs or it was signalled already.
-func takeCmdStop(r *record) int {
+// signal and the signal, or 0 when no CMD runs or it was signalled already.
+func takeCmdStop(r *record) (int, unix.Signal) {
 	if r.cmd == 0 || r.stopped {
-		return 0
+		return 0, 0
 	}
 	r.stopped = true
-	return r.cmd
+	return r.cmd, stopSignal(*r)
 }
 
 // Stopping reports whether a shutdown was requested, and why. SIGTERM's
@@ -315,18 +291,18 @@ func (s State) ShutdownBegins() (string, error) {
 // requested meanwhile, the requester may have looked for the group before
 // it was recorded: the CMD is stopped here.
 func (s State) CmdStarted(pgid int) error {
-	stop := 0
+	stop, sig := 0, unix.Signal(0)
 	err := s.update(func(r *record) {
 		r.cmd, r.since, r.stopped = pgid, time.Now().UnixMilli(), false
 		if r.reason != "" {
-			stop = takeCmdStop(r)
+			stop, sig = takeCmdStop(r)
 		}
 	})
 	if err != nil {
 		return fmt.Errorf("record the CMD's process group: %w", err)
 	}
 	if stop != 0 {
-		return s.sendStop(stop)
+		return s.sendStop(stop, sig)
 	}
 	return nil
 }
@@ -374,31 +350,48 @@ func (s State) StopCmd() error {
 	if g, ok := s.CmdGroup(); ok {
 		awaitExec(g)
 	}
-	pgid := 0
-	if err := s.update(func(r *record) { pgid = takeCmdStop(r) }); err != nil {
+	pgid, sig := 0, unix.Signal(0)
+	if err := s.update(func(r *record) { pgid, sig = takeCmdStop(r) }); err != nil {
 		return fmt.Errorf("stop the CMD: %w", err)
 	}
 	if pgid == 0 {
 		return nil
 	}
-	return s.sendStop(pgid)
+	return s.sendStop(pgid, sig)
 }
 
-// sendStop sends the group pgid the CMD's stop signal (CmdStopSignal),
-// whatever signal started the shutdown, then SIGCONT.
-func (s State) sendStop(pgid int) error {
-	return errors.Join(s.SignalCmd(pgid, s.CmdStopSignal()), s.SignalCmd(pgid, unix.SIGCONT))
+// sendStop sends the group pgid the CMD's stop signal sig (see
+// takeCmdStop), whatever signal started the shutdown, then SIGCONT.
+func (s State) sendStop(pgid int, sig unix.Signal) error {
+	return errors.Join(s.SignalCmd(pgid, sig), s.SignalCmd(pgid, unix.SIGCONT))
 }
 
-// CmdStopSignal is the signal the CMD gets to stop: the one the caller
-// gave (WithCmdStop), else IGNITY_CMD_STOP_SIGNAL as stage1 recorded it,
-// for the callers that do not read the configuration (halt, a service's
-// finish), else SIGTERM (the default, and when the record cannot be read).
-func (s State) CmdStopSignal() unix.Signal {
-	if s.cmdStop == 0 {
-		s, _, _ = s.Configured()
+// SetCmdStopSignal records the CMD's stop signal, IGNITY_CMD_STOP_SIGNAL:
+// /init does, once it has read the knobs, so that whoever stops the CMD
+// (stage3, a handler, halt, an essential service's finish) finds it in
+// the record it locks anyway, without reading the configuration.
+func (s State) SetCmdStopSignal(sig unix.Signal) error {
+	if err := s.update(func(r *record) { r.stopsig = int(sig) }); err != nil {
+		return fmt.Errorf("record the CMD's stop signal: %w", err)
 	}
-	return s.cmdStop
+	return nil
+}
+
+// CmdStopSignal is the CMD's stop signal as /init recorded it; SIGTERM,
+// the default, when none was or the record cannot be read.
+func (s State) CmdStopSignal() unix.Signal {
+	r, err := s.load()
+	if err != nil {
+		return unix.SIGTERM
+	}
+	return stopSignal(r)
+}
+
+func stopSignal(r record) unix.Signal {
+	if r.stopsig <= 0 {
+		return unix.SIGTERM
+	}
+	return unix.Signal(r.stopsig)
 }
 
 // SignalCmd sends sig to the CMD's process group pgid. A group already

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ignity/ignity/pkg/config"
 )
 
 const (
@@ -374,6 +376,13 @@ func TestStopCmdSignal(t *testing.T) {
 			if err := st.WriteBoot(Boot{Svscan: svscanPid, Stage2: stage2Pid, Knobs: knobs}); err != nil {
 				t.Fatal(err)
 			}
+			cfg, err := config.Parse(knobs) // as /init does
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.SetCmdStopSignal(cfg.CmdStopSignal); err != nil {
+				t.Fatal(err)
+			}
 			if err := st.CmdStarted(cmdPgid); err != nil {
 				t.Fatal(err)
 			}
@@ -388,12 +397,13 @@ func TestStopCmdSignal(t *testing.T) {
 	}
 }
 
-// TestWithCmdStop: a caller that read the configuration passes the stop
-// signal, which wins over the record (not read again); 0 is SIGTERM.
-func TestWithCmdStop(t *testing.T) {
+// TestCmdStopSignalFromTheRecord: the CMD gets the stop signal /init
+// recorded (SetCmdStopSignal), whoever stops it, and SIGTERM when none was
+// recorded; the knobs of the boot file are not read for it.
+func TestCmdStopSignalFromTheRecord(t *testing.T) {
 	for _, tt := range []struct {
-		given unix.Signal
-		want  string
+		recorded unix.Signal
+		want     string
 	}{
 		{unix.SIGINT, "SIGINT"},
 		{0, "SIGTERM"},
@@ -405,15 +415,26 @@ func TestWithCmdStop(t *testing.T) {
 			if err := st.WriteBoot(Boot{Svscan: svscanPid, Stage2: stage2Pid, Knobs: []string{"IGNITY_CMD_STOP_SIGNAL=QUIT"}}); err != nil {
 				t.Fatal(err)
 			}
+			if tt.recorded != 0 {
+				if err := st.SetCmdStopSignal(tt.recorded); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := st.CmdStopSignal(); unix.SignalName(got) != tt.want {
+				t.Errorf("CmdStopSignal() = %v, want %s", got, tt.want)
+			}
 			if err := st.CmdStarted(cmdPgid); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.WithCmdStop(tt.given).StopCmd(); err != nil {
+			if err := st.StopCmd(); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.RequestShutdown("test"); err != nil {
 				t.Fatal(err)
 			}
 			want := []string{fmt.Sprintf("%d:%s", -cmdPgid, tt.want), fmt.Sprintf("%d:SIGCONT", -cmdPgid)}
 			if fmt.Sprint(rec.sent) != fmt.Sprint(want) {
-				t.Errorf("sent %q, want %q", rec.sent, want)
+				t.Errorf("sent %q, want %q (once)", rec.sent, want)
 			}
 		})
 	}

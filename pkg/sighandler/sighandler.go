@@ -47,7 +47,8 @@ func Find(name string) func(sys container.System) int {
 // its job (s6-svscan ignores that; the log is what the user sees).
 func Handle(sys container.System, sig unix.Signal) int {
 	name := unix.SignalName(sig)
-	st, cfg, cerr := sys.State().Configured()
+	st := sys.State()
+	cfg, cerr := st.Config()
 	log := console.To(sys.Stderr, 1)
 	if cerr == nil {
 		log.SetLevel(cfg.Verbosity)

@@ -106,8 +106,7 @@ func (d *stage3) catchSignals() error {
 	return nil
 }
 
-// readConfig reads the knobs stage1 recorded, and hands the CMD's stop
-// signal to the run state. Failing may not stop the shutdown: the
+// readConfig reads the knobs stage1 recorded. Failing may not stop the shutdown: the
 // defaults stand in.
 func (d *stage3) readConfig() error {
 	d.cfg = config.Default()
@@ -118,10 +117,8 @@ func (d *stage3) readConfig() error {
 	}
 	d.log.SetLevel(d.cfg.Verbosity)
 	if err != nil {
-		d.st = d.st.WithCmdStop(0)
 		return fmt.Errorf("%w: shutting down with the default knobs", err)
 	}
-	d.st = d.st.WithCmdStop(d.cfg.CmdStopSignal)
 	return nil
 }
 
