@@ -26,6 +26,7 @@ import (
 	"github.com/ignity/ignity/pkg/logprefix"
 	"github.com/ignity/ignity/pkg/restart"
 	"github.com/ignity/ignity/pkg/sighandler"
+	"github.com/ignity/ignity/pkg/signals"
 	"github.com/ignity/ignity/pkg/stages"
 	"golang.org/x/sys/unix"
 )
@@ -120,8 +121,8 @@ func main() {
 // a service dir of the scandir), else by argv[0]'s base name, or by
 // argv[1] when called as ignity.
 func run(argv []string, stdout, stderr io.Writer) int {
-	if name := sighandler.Control(argv[0]); name != "" {
-		if name == "finish" || name == "crash" {
+	if name := signals.Control(argv[0]); name != "" {
+		if signals.RunsStage3(name) {
 			return stages.Stage3(container.Default(self()))
 		}
 		if h := sighandler.Find(name); h != nil {

@@ -8,7 +8,6 @@ package sighandler
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/ignity/ignity/pkg/console"
 	"github.com/ignity/ignity/pkg/container"
@@ -17,16 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Control is the name of the control file argv0 runs as
-// (".s6-svscan/NAME", relative to the scandir), or "" when it is none.
-func Control(argv0 string) string {
-	if filepath.Base(filepath.Dir(argv0)) != ".s6-svscan" {
-		return ""
-	}
-	return filepath.Base(argv0)
-}
-
-// Find returns the handler of the control file name (see Control), or
+// Find returns the handler of the control file name (see signals.Control), or
 // nil when it is no diverted signal's.
 func Find(name string) func(sys container.System) int {
 	for _, e := range signals.Diverted() {

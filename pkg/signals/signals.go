@@ -7,6 +7,7 @@ package signals
 
 import (
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -144,3 +145,19 @@ func Act(sig syscall.Signal, p Policy) Action {
 	}
 	return Drop
 }
+
+// Control is the name of the control file of s6-svscan's that argv0 runs
+// as (".s6-svscan/NAME", relative to the scandir), or "" when it is none:
+// a diverted signal's (see Diverted), or finish and crash, which are
+// stage3 (see RunsStage3).
+func Control(argv0 string) string {
+	if filepath.Base(filepath.Dir(argv0)) != ".s6-svscan" {
+		return ""
+	}
+	return filepath.Base(argv0)
+}
+
+// RunsStage3 tells whether the control file name is stage3: s6-svscan's
+// finish, which it execs once it is told to exit, and crash, which it
+// execs should it fail.
+func RunsStage3(name string) bool { return name == "finish" || name == "crash" }

@@ -98,3 +98,24 @@ func TestAct(t *testing.T) {
 		})
 	}
 }
+
+// TestControl: which of s6-svscan's control files argv0 runs as, and
+// which of them are stage3.
+func TestControl(t *testing.T) {
+	for argv0, want := range map[string]string{
+		"/run/ignity/services-state/.s6-svscan/finish": "finish",
+		".s6-svscan/crash":   "crash",
+		".s6-svscan/SIGTERM": "SIGTERM",
+		"/usr/bin/ignity":    "",
+		"finish":             "",
+	} {
+		if got := Control(argv0); got != want {
+			t.Errorf("Control(%q) = %q, want %q", argv0, got, want)
+		}
+	}
+	for name, want := range map[string]bool{"finish": true, "crash": true, "SIGTERM": false, "": false} {
+		if got := RunsStage3(name); got != want {
+			t.Errorf("RunsStage3(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -154,7 +154,7 @@ func (d *stage3) stopCmd() error {
 		return d.st.StopCmd()
 	}
 	if d.stage2 != 0 {
-		d.sys.Kill(d.stage2, unix.SIGTERM)
+		d.sys.Kill(d.stage2, signals.Term)
 	}
 	return nil
 }
@@ -366,7 +366,7 @@ func (d *stage3) stopPrefixer() error {
 
 func (d *stage3) terminate() error {
 	d.log.Info("finalize", "Sending all processes the termination signals")
-	d.signalAll(unix.SIGTERM)
+	d.signalAll(signals.Term)
 	d.signalAll(unix.SIGCONT)
 	if d.killBy.IsZero() {
 		d.killBy = time.Now().Add(d.cfg.KillGrace)

@@ -44,9 +44,9 @@ func (d *stage3) degraded(why string) int {
 			d.log.Error(err)
 		}
 	} else if d.stage2 != 0 {
-		d.sys.Kill(d.stage2, unix.SIGTERM)
+		d.sys.Kill(d.stage2, signals.Term)
 	}
-	d.signalAll(unix.SIGTERM)
+	d.signalAll(signals.Term)
 	d.signalAll(unix.SIGCONT)
 	if !pollNone(time.Now().Add(d.cfg.KillGrace)) {
 		d.log.Info("finalize", "Sending all processes the kill signal and exiting")

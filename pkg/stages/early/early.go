@@ -69,10 +69,10 @@ func stage(argv []string) string {
 	if len(argv) == 0 {
 		return ""
 	}
-	name := filepath.Base(argv[0])
-	if filepath.Base(filepath.Dir(argv[0])) == ".s6-svscan" && (name == "finish" || name == "crash") {
+	if signals.RunsStage3(signals.Control(argv[0])) {
 		return "stage3"
 	}
+	name := filepath.Base(argv[0])
 	if (name == "ignity" || name == "ignity-init") && len(argv) > 1 {
 		name = argv[1]
 	}
