@@ -180,25 +180,40 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
-// configFiles lists the files of the in-image config dir dir the way
-// perms.LoadDir and envload.LoadDir pick them at boot: in name order, dot
-// files skipped, regular files and symlinks to them; directories and other
-// entries are ignored. A symlink leading nowhere is an Error: LoadDir fails
-// on it at boot. The paths returned are the entries', unresolved.
-func (c *checker) configFiles(dir string) []string {
+// entries lists the in-image dir dir as the stages read a config dir (in
+// name order, dot files skipped) and looks each entry up; what cannot be
+// listed or looked up is reported, and an entry gone since it was listed
+// is left out.
+func (c *checker) entries(dir string) []entry {
 	names, err := c.im.names(dir)
 	if err != nil {
 		c.fail(dir, err)
 		return nil
 	}
-	var out []string
+	var out []entry
 	for _, n := range names {
 		p := path.Join(dir, n)
 		e, exists, err := c.im.look(p)
 		switch {
 		case err != nil:
 			c.fail(p, err)
-		case !exists: // gone since it was listed
+		case exists:
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// configFiles lists the files of the in-image config dir dir the way
+// perms.LoadDir and envload.LoadDir pick them at boot: in name order, dot
+// files skipped, regular files and symlinks to them; directories and other
+// entries are ignored. A symlink leading nowhere is an Error: LoadDir fails
+// on it at boot. The paths returned are the entries', unresolved.
+func (c *checker) configFiles(dir string) []string {
+	var out []string
+	for _, e := range c.entries(dir) {
+		p := e.path
+		switch {
 		case e.resolved == "":
 			c.add(Error, p, 0, "dangling symlink to %q: ignity fails to load it at boot (point it inside the image, or remove it)", e.link)
 		case e.info.Mode().IsRegular():

@@ -20,20 +20,8 @@ const binprmBufSize = 256
 // scripts checks the init or finalize scripts of the in-image dir dir:
 // ignity executes every entry but dot files, in name order.
 func (c *checker) scripts(dir string) {
-	names, err := c.im.names(dir)
-	if err != nil {
-		c.fail(dir, err)
-		return
-	}
-	for _, n := range names {
-		p := path.Join(dir, n)
-		e, exists, err := c.im.look(p)
-		switch {
-		case err != nil:
-			c.fail(p, err)
-		case exists:
-			c.program(e)
-		}
+	for _, e := range c.entries(dir) {
+		c.program(e)
 	}
 }
 

@@ -35,19 +35,9 @@ var unread = map[string]string{
 // be a symlink to a dir elsewhere (the services-available pattern): ignity
 // copies what it leads to.
 func (c *checker) services() {
-	dir := c.im.inImage(c.l.EtcServices())
-	names, err := c.im.names(dir)
-	if err != nil {
-		c.fail(dir, err)
-		return
-	}
-	for _, n := range names {
-		p := path.Join(dir, n)
-		e, exists, err := c.im.look(p)
+	for _, e := range c.entries(c.im.inImage(c.l.EtcServices())) {
+		p := e.path
 		switch {
-		case err != nil:
-			c.fail(p, err)
-		case !exists: // gone since it was listed
 		case e.resolved == "":
 			c.add(Error, p, 0, "dangling symlink to %q: the service dir it names is not in the image", e.link)
 		case !e.info.IsDir():
