@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/confdir"
+	"github.com/ignity/ignity/pkg/proc"
 	"github.com/ignity/ignity/pkg/s6"
 	"golang.org/x/sys/unix"
 )
@@ -347,21 +348,11 @@ func Prefixed(dir string) bool {
 // its service dir (s6-supervise runs ./run there): ignity's run calls it
 // before it execs the service's own run (see restart.ServiceRun).
 func Redirect() error {
-	for _, f := range []struct {
-		name string
-		fd   int
-	}{{StdoutFifo, 1}, {StderrFifo, 2}} {
-		// O_RDWR never blocks, and works before the prefixer opens it.
-		fd, err := unix.Open(f.name, unix.O_RDWR, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", f.name, err)
-		}
-		if err := unix.Dup3(fd, f.fd, 0); err != nil {
-			return fmt.Errorf("redirect fd %d to %s: %w", f.fd, f.name, err)
-		}
-		unix.Close(fd)
+	// Read-write, this works before the prefixer opens them.
+	if err := proc.OpenOnto(StdoutFifo, 1); err != nil {
+		return err
 	}
-	return nil
+	return proc.OpenOnto(StderrFifo, 2)
 }
 
 // Main is the prefixer process, the log-prefixer applet: args are the

@@ -5,6 +5,7 @@ package proc
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -127,4 +128,20 @@ func all() []entry {
 		}
 	}
 	return out
+}
+
+// OpenOnto opens the file name read-write as descriptor fd (0, 1 or 2),
+// for the program this process execs next. On a FIFO, read-write never
+// blocks, whichever side opens first, and holds the pipe open: a reader
+// reads no end of file when a writer restarts.
+func OpenOnto(name string, fd int) error {
+	f, err := unix.Open(name, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
+	defer unix.Close(f)
+	if err := unix.Dup3(f, fd, 0); err != nil {
+		return fmt.Errorf("redirect fd %d to %s: %w", fd, name, err)
+	}
+	return nil
 }

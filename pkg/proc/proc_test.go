@@ -3,8 +3,10 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -273,5 +275,36 @@ func TestPids(t *testing.T) {
 	}
 	if !slices.Contains(pids, os.Getpid()) || !slices.Contains(pids, os.Getppid()) {
 		t.Errorf("Pids() = %v: want this process %d and its parent %d among them", pids, os.Getpid(), os.Getppid())
+	}
+}
+
+// TestOpenOnto: a FIFO opened onto a descriptor before any reader opens
+// it (read-write does not block), and what is written there reaches the
+// reader; a missing file is an error naming it.
+func TestOpenOnto(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const fd = 200
+	if err := OpenOnto(fifo, fd); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	r, err := os.OpenFile(fifo, os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := unix.Write(fd, []byte("line\n")); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 5)
+	if _, err := io.ReadFull(r, b); err != nil || string(b) != "line\n" {
+		t.Fatalf("read %q, %v; want the line written onto fd %d", b, err, fd)
+	}
+	missing := filepath.Join(t.TempDir(), "none")
+	if err := OpenOnto(missing, fd); !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("OpenOnto of a missing file: %v, want ENOENT naming it", err)
 	}
 }

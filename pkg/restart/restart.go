@@ -428,21 +428,10 @@ func setPwd() {
 // side opens first, and the consumer never reads an end of file when a
 // producer restarts: one pipe, held open, as s6-rc's.
 func funnelRedirect() error {
-	for _, f := range []struct {
-		name string
-		fd   int
-	}{{s6.FunnelIn, 0}, {s6.FunnelOut, 1}} {
-		fd, err := unix.Open(f.name, unix.O_RDWR|unix.O_CLOEXEC, 0)
-		if errors.Is(err, unix.ENOENT) {
-			continue
+	for fd, name := range []string{s6.FunnelIn, s6.FunnelOut} {
+		if err := proc.OpenOnto(name, fd); err != nil && !errors.Is(err, unix.ENOENT) {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("open %s: %w", f.name, err)
-		}
-		if err := unix.Dup3(fd, f.fd, 0); err != nil {
-			return fmt.Errorf("redirect fd %d to %s: %w", f.fd, f.name, err)
-		}
-		unix.Close(fd)
 	}
 	return nil
 }
