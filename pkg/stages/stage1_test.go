@@ -32,7 +32,7 @@ func TestStepOrder(t *testing.T) {
 		want  string
 	}{
 		{"stage1", (&stage1{}).steps(), "become a subreaper unless PID 1 → give scripts /bin/execlineb → check the configuration → load the env files → reset /run/ignity → make s6-overlay's paths → start stage2 → record the boot state → write the envdir → apply the perms → warn when a stop may outlast docker stop → seed the scandir → hand the early signals over → exec s6-svscan"},
-		{"stage2", (&stage2{}).steps(), "wait until s6-svscan is ready → read the boot state → replay an early signal → run the stage2 hook → apply fix-attrs.d → copy the scripts and services into /run/ignity → read the service definitions and plan their start → run the init scripts → install the services → start the dependents as their dependencies start → wait for the services → start the CMD"},
+		{"stage2", (&stage2{}).steps(), "wait until s6-svscan is ready → read the boot state → replay an early signal → run the stage2 hook → apply fix-attrs.d → copy the scripts and services into /run/ignity → take the start plan and ready its longruns → run the init scripts → install the services → start the dependents as their dependencies start → wait for the services → start the CMD"},
 		{"stage3", (&stage3{}).steps(), "catch every signal → read the configuration → record the shutdown → stop the CMD, or the boot → read the environment of the finalize scripts → run the finalize scripts while the services stop → sync the disks → stop the log prefixer, once the services are down → send every process SIGTERM → send every process SIGKILL → read s6-overlay's exit code file"},
 	} {
 		if got := names(tt.steps); got != tt.want {

@@ -77,7 +77,7 @@ func (b *stage2) steps() []step {
 		{"run the stage2 hook", b.stage2Hook},
 		{"apply fix-attrs.d", b.fixAttrs},
 		{"copy the scripts and services into /run/ignity", b.copyTrees},
-		{"read the service definitions and plan their start", b.planServices},
+		{"take the start plan and ready its longruns", b.planServices},
 		{"run the init scripts", b.initScripts},
 		{"install the services", b.installServices},
 		{"start the dependents as their dependencies start", b.orderedStart},
