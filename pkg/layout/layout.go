@@ -33,6 +33,14 @@ func (l Layout) InImage(host string) string {
 	return filepath.Join("/", rel)
 }
 
+// The image's own directories ignity uses: /bin, where #! lines look for
+// execlineb and sh; /run and /var/run, where s6-overlay v2's /var/run/s6
+// is.
+func (l Layout) Bin() string    { return l.path("bin") }
+func (l Layout) Shell() string  { return l.path("bin/sh") }
+func (l Layout) RunDir() string { return l.path("run") }
+func (l Layout) VarRun() string { return l.path("var/run") }
+
 // Configuration written by the image author; ignity never modifies it.
 func (l Layout) Etc() string         { return l.path("etc/ignity") }
 func (l Layout) EtcEnvs() string     { return l.path("etc/ignity/envs") }
@@ -54,7 +62,10 @@ func (l Layout) RunServices() string { return l.path("run/ignity/services") }
 
 // Scandir is the directory s6-svscan supervises: the live service dirs.
 // It is a symlink to Servicedirs, made at each boot.
-func (l Layout) Scandir() string { return l.path("run/ignity/services-state") }
+func (l Layout) Scandir() string { return l.path("run/ignity", ScandirName) }
+
+// ScandirName is the scandir's name in /run/ignity (Run).
+const ScandirName = "services-state"
 
 // Servicedirs is where the scandir really is. s6-supervise runs each
 // service in its dir, so a service's cwd (what /proc/PID/cwd and pwdx

@@ -93,7 +93,8 @@ func Paths(l layout.Layout, exe string, st runstate.State, log *console.Logger) 
 func compatLink(root string, k layout.Link, log *console.Logger) {
 	host := filepath.Join(root, k.Path)
 	if k.Path == layout.VarRunS6 {
-		varRun := filepath.Join(root, "var/run")
+		l := layout.Layout{Root: root}
+		varRun := l.VarRun()
 		if _, err := os.Lstat(varRun); errors.Is(err, os.ErrNotExist) {
 			// No /var/run (busybox images): Debian's symlink, relative.
 			// A failure shows below: /var/run/s6 cannot be made either.
@@ -101,7 +102,7 @@ func compatLink(root string, k layout.Link, log *console.Logger) {
 				os.Symlink("../run", varRun)
 			}
 		}
-		if sameDir(varRun, filepath.Join(root, "run")) {
+		if sameDir(varRun, l.RunDir()) {
 			return
 		}
 	}
@@ -170,7 +171,7 @@ func SvscanEnv(cfg config.Config, env, merged []string) []string {
 // status stops the container with that status under the failure policy,
 // else it is a warning and Hook returns nil.
 func Hook(root, hook string, env []string, stop <-chan os.Signal, policy container.FailurePolicy) error {
-	sh := filepath.Join(root, "bin/sh")
+	sh := layout.Layout{Root: root}.Shell()
 	status, err := proc.Run([]string{sh, "-c", hook}, env, 0, proc.WaitPid, stop)
 	var failure error
 	switch {

@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/config"
+	"github.com/ignity/ignity/pkg/layout"
 	"github.com/ignity/ignity/pkg/s6"
 	"golang.org/x/sys/unix"
 )
@@ -82,7 +83,7 @@ func (s State) path(name string) string { return filepath.Join(s.dir, name) }
 // svscanControl is s6-svscan's control FIFO: the scandir is
 // services-state in the run directory (layout.Scandir).
 func (s State) svscanControl() string {
-	return s6.ScanControl(filepath.Join(s.dir, "services-state"))
+	return s6.ScanControl(filepath.Join(s.dir, layout.ScandirName))
 }
 
 // Boot is what stage1 records for every later process.

@@ -98,7 +98,7 @@ func (b *stage1) subreaper() error {
 // /bin -> usr/bin symlink). Where the root is read-only this cannot be
 // done, and the check after this step names every program that needs it.
 func (b *stage1) execlineb() error {
-	bin := filepath.Join(b.sys.Layout.Root, "bin")
+	bin := b.sys.Layout.Bin()
 	if st, err := os.Lstat(bin); err != nil || !st.IsDir() {
 		return nil // usrmerged: /bin/execlineb is /usr/bin/execlineb
 	}
@@ -106,7 +106,7 @@ func (b *stage1) execlineb() error {
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
-	prog, err := os.ReadFile(filepath.Join(b.sys.Layout.Root, "usr/bin/execlineb"))
+	prog, err := os.ReadFile(filepath.Join(b.sys.Layout.Root, b.sys.Programs.Execlineb))
 	if err != nil {
 		return nil // not installed: the check says so
 	}
