@@ -100,22 +100,11 @@ func (c *checker) serviceDir(dir, res, sub string) {
 	}
 
 	fds := map[string]uint64{}
-	for _, name := range []string{"notification-fd", "lock-fd", "timeout-kill", "timeout-finish", "max-death-tally", "down-signal"} {
-		if !present[name] {
-			continue
-		}
-		e, ok := look(name)
-		if !ok {
-			continue
-		}
-		v, ok := c.firstLine(e)
-		if !ok {
-			continue
-		}
+	c.firstLines([]string{"notification-fd", "lock-fd", "timeout-kill", "timeout-finish", "max-death-tally", "down-signal"}, present, look, func(name string, e entry, v string) {
 		if n, ok := c.s6Value(e.path, name, v); ok && strings.HasSuffix(name, "-fd") {
 			fds[name] = n
 		}
-	}
+	})
 	if n, ok := fds["notification-fd"]; ok {
 		if l, ok := fds["lock-fd"]; ok && l == n {
 			c.add(Error, path.Join(dir, "notification-fd"), 0, "same fd as lock-fd (%d): s6 refuses to start the service; pick another", n)
@@ -281,11 +270,11 @@ func normalizeFile(s string) string {
 	}, strings.ToLower(s))
 }
 
-// ignityFiles checks the files ignity reads in a service dir: essential
-// and keep-leftovers are flags (regular files, content ignored),
-// max-deaths holds "DEATHS SECONDS".
-func (c *checker) ignityFiles(dir string, present map[string]bool, look func(string) (entry, bool)) {
-	for _, name := range []string{"essential", "keep-leftovers", "max-deaths"} {
+// firstLines calls fn with the first line of each file of names that the
+// service dir has (present, look), once it reads as one line (firstLine
+// reports what does not).
+func (c *checker) firstLines(names []string, present map[string]bool, look func(string) (entry, bool), fn func(name string, e entry, v string)) {
+	for _, name := range names {
 		if !present[name] {
 			continue
 		}
@@ -293,14 +282,24 @@ func (c *checker) ignityFiles(dir string, present map[string]bool, look func(str
 		if !ok {
 			continue
 		}
-		v, ok := c.firstLine(e)
-		if !ok || name != "max-deaths" {
-			continue
+		if v, ok := c.firstLine(e); ok {
+			fn(name, e, v)
+		}
+	}
+}
+
+// ignityFiles checks the files ignity reads in a service dir: essential
+// and keep-leftovers are flags (regular files, content ignored),
+// max-deaths holds "DEATHS SECONDS".
+func (c *checker) ignityFiles(dir string, present map[string]bool, look func(string) (entry, bool)) {
+	c.firstLines([]string{"essential", "keep-leftovers", "max-deaths"}, present, look, func(name string, e entry, v string) {
+		if name != "max-deaths" {
+			return
 		}
 		if _, _, err := config.ParseMaxDeaths(v); err != nil {
 			c.add(Error, e.path, 0, "%v", err)
 		}
-	}
+	})
 	if present["essential"] && present["max-deaths"] {
 		c.add(Warning, path.Join(dir, "max-deaths"), 0, "an essential service never reaches its crash-loop limit: its first death stops the container")
 	}
