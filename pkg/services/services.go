@@ -218,18 +218,32 @@ func (r *reader) define(d *Defs, s Service) {
 	d.List = append(d.List, s)
 }
 
+// ignity reads /etc/ignity/services: longruns, each with an optional
+// dependencies file.
 func (r *reader) ignity(d *Defs) {
-	for _, n := range r.names(layout.IgnityServicesDir) {
-		p := path.Join(layout.IgnityServicesDir, n)
-		h, ok := r.dir(p, true)
+	r.longruns(d, layout.IgnityServicesDir, Ignity, func(s *Service) {
+		if _, err := os.Stat(filepath.Join(s.Host, "dependencies")); err == nil {
+			s.DepsFrom = path.Join(s.Dir, "dependencies")
+			s.Deps, s.DepLines = r.depsFile(s.DepsFrom, filepath.Join(s.Host, "dependencies"))
+		}
+	})
+}
+
+// longruns defines the service dirs of the in-image dir, read from src,
+// and more of each (nil: nothing more) beside a longrun's own files. A
+// bad entry of /etc/ignity/services is left for pkg/check and the install
+// to name; another source's is reported here.
+func (r *reader) longruns(d *Defs, dir string, src Source, more func(s *Service)) {
+	for _, n := range r.names(dir) {
+		p := path.Join(dir, n)
+		h, ok := r.dir(p, src == Ignity)
 		if !ok {
 			continue
 		}
-		s := Service{Name: n, Type: Longrun, Source: Ignity, Dir: p, Host: h}
+		s := Service{Name: n, Type: Longrun, Source: src, Dir: p, Host: h}
 		r.longrunFiles(&s)
-		if _, err := os.Stat(filepath.Join(h, "dependencies")); err == nil {
-			s.DepsFrom = path.Join(p, "dependencies")
-			s.Deps, s.DepLines = r.depsFile(s.DepsFrom, filepath.Join(h, "dependencies"))
+		if more != nil {
+			more(&s)
 		}
 		r.define(d, s)
 	}
@@ -507,14 +521,5 @@ func (r *reader) word(s *Service, name string) string {
 }
 
 func (r *reader) servicesD(d *Defs) {
-	for _, n := range r.names(layout.ServicesDDir) {
-		p := path.Join(layout.ServicesDDir, n)
-		h, ok := r.dir(p, false)
-		if !ok {
-			continue
-		}
-		s := Service{Name: n, Type: Longrun, Source: ServicesD, Dir: p, Host: h}
-		r.longrunFiles(&s)
-		r.define(d, s)
-	}
+	r.longruns(d, layout.ServicesDDir, ServicesD, nil)
 }
