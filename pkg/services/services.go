@@ -520,6 +520,7 @@ func (r *reader) word(s *Service, name string) string {
 	return strings.TrimSpace(string(b))
 }
 
+// servicesD reads s6-overlay v2's /etc/services.d: longruns.
 func (r *reader) servicesD(d *Defs) {
 	r.longruns(d, layout.ServicesDDir, ServicesD, nil)
 }
