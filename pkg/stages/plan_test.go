@@ -47,6 +47,7 @@ func TestStopOrder(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
+	d = &stage3{sys: w.sys, st: w.State(), log: console.To(w.stderr, 1)} // a stage3 reads the plan once
 	if got, want := names(d.stopOrder()), [][]string{{"proxy"}, {"app"}, {"cache", "db", "extra"}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("with a plan: %v, want %v", got, want)
 	}

@@ -86,6 +86,25 @@ type stage3 struct {
 	// ends: IGNITY_KILL_GRACETIME after it begins, which is when the log
 	// prefixer is told to stop, so that its drain fits the bound.
 	killBy time.Time
+	plan   *recordedPlan // read once, by startPlan
+}
+
+// recordedPlan is the start plan as the boot recorded it (see startPlan).
+type recordedPlan struct {
+	plan services.Plan
+	ok   bool // the boot recorded one
+	err  error
+}
+
+// startPlan is the start plan the boot recorded, read at its first use
+// (the services' stop order, then the oneshots' down lines).
+func (d *stage3) startPlan() (services.Plan, bool, error) {
+	if d.plan == nil {
+		p := &recordedPlan{}
+		p.plan, p.ok, p.err = d.st.Plan()
+		d.plan = p
+	}
+	return d.plan.plan, d.plan.ok, d.plan.err
 }
 
 // catchSignals: as PID 1 a signal with no handler is dropped, but Go
@@ -296,7 +315,7 @@ func (d *stage3) finalize() {
 // script: at most IGNITY_KILL_FINALIZE_MAXTIME (or its timeout-down, when
 // shorter), so that the shutdown bound counts it as one.
 func (d *stage3) oneshotsDown() {
-	plan, ok, err := d.st.Plan()
+	plan, ok, err := d.startPlan()
 	if err != nil {
 		d.log.Error(err)
 	}
@@ -423,7 +442,7 @@ func (d *stage3) stopOrder() [][]s6.ServiceDir {
 	if err != nil {
 		return nil
 	}
-	plan, _, err := d.st.Plan()
+	plan, _, err := d.startPlan()
 	if err != nil {
 		d.log.Error(fmt.Errorf("%w: stopping every service at once", err))
 	}
