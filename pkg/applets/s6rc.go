@@ -407,7 +407,7 @@ func (r *rc) oneshot(s services.Service) error {
 	if r.st.Condition(s.Name, "", time.Now()).Unit == runstate.UnitRunning {
 		return errors.New("the boot is running its up line now")
 	}
-	if words, err := execline.Lex(line); err != nil || hasProgram(words) {
+	if execline.Runs(line) {
 		env, err := mergedEnv(r.l)
 		if err != nil {
 			return err
@@ -441,11 +441,6 @@ func (r *rc) oneshot(s services.Service) error {
 		return fatal(r.stderr, "s6-rc", exitSystem, "%v", err)
 	}
 	return nil
-}
-
-func hasProgram(words []execline.Word) bool {
-	_, ok := execline.Program(words)
-	return ok
 }
 
 // mergedEnv is the environment with-env gives: this one with the merged

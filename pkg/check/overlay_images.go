@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/ignity/ignity/pkg/config"
-	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/layout"
-	"github.com/ignity/ignity/pkg/services"
 )
 
 // notExecutable is program's message for a file without an x bit.
@@ -76,18 +74,7 @@ func (c *checker) finalizers() int {
 		names, _ := c.im.names(c.im.inImage(d))
 		n += len(names)
 	}
-	for _, u := range c.plan.Units {
-		if u.Type != services.Oneshot {
-			continue
-		}
-		// A down line of comments alone runs nothing.
-		if words, err := execline.Lex(u.Down); err == nil {
-			if _, ok := execline.Program(words); ok {
-				n++
-			}
-		}
-	}
-	return n
+	return n + c.plan.DownLines()
 }
 
 // v2NonRoot names s6-overlay v2's non-root preparation, RUN chown -R

@@ -212,3 +212,16 @@ func Program(words []Word) (Word, bool) {
 	}
 	return Word{}, false
 }
+
+// Runs reports whether the script line runs a program when execlineb
+// reads it: it has a program word (Program), or it does not lex, and
+// execlineb says why when it runs it. A line of comments alone is a
+// no-op.
+func Runs(line string) bool {
+	words, err := Lex(line)
+	if err != nil {
+		return true
+	}
+	_, ok := Program(words)
+	return ok
+}

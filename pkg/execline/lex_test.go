@@ -73,3 +73,22 @@ func TestLexLines(t *testing.T) {
 		}
 	}
 }
+
+// TestRuns: a line runs a program unless it holds only comments and
+// block braces; one that does not lex counts, so that execlineb names
+// its error when it runs it.
+func TestRuns(t *testing.T) {
+	for line, want := range map[string]bool{
+		"echo down":                 true,
+		"# only a comment\n":        false,
+		"":                          false,
+		"{ }":                       false,
+		"foreground { echo a } b":   true,
+		`echo "unterminated`:        true,
+		"  # two\n  # comments\n  ": false,
+	} {
+		if got := Runs(line); got != want {
+			t.Errorf("Runs(%q) = %v, want %v", line, got, want)
+		}
+	}
+}

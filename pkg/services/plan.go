@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ignity/ignity/pkg/execline"
 	"github.com/ignity/ignity/pkg/fileerr"
 	"github.com/ignity/ignity/pkg/layout"
 )
@@ -439,4 +440,17 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// DownLines counts the oneshots whose down line runs a program at the
+// shutdown (execline.Runs): each counts as a finalize script in the
+// shutdown bound.
+func (p Plan) DownLines() int {
+	n := 0
+	for _, u := range p.Units {
+		if u.Type == Oneshot && execline.Runs(u.Down) {
+			n++
+		}
+	}
+	return n
 }

@@ -276,7 +276,7 @@ func (b *stage1) perms() error {
 }
 
 func (b *stage1) stopBound() error {
-	n := overlay.FinalizeCount(b.sys.Layout) + oneshotDowns(b.plan)
+	n := overlay.FinalizeCount(b.sys.Layout) + b.plan.DownLines()
 	// Only where the defaults go past docker stop's wait (too many
 	// finalize scripts): a grace set long on purpose is ignity check's to say.
 	if bound := b.cfg.StopBound(n); bound > 10*time.Second && config.DefaultFor(b.overlay).StopBound(n) > 10*time.Second {
@@ -423,16 +423,4 @@ func (e *early) terminating() unix.Signal {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.first
-}
-
-// oneshotDowns counts the oneshots of plan with a down line that may run
-// at shutdown: each counts as a finalize script in the shutdown bound.
-func oneshotDowns(plan services.Plan) int {
-	n := 0
-	for _, u := range plan.Units {
-		if u.Type == services.Oneshot && hasProgram(u.Down) {
-			n++
-		}
-	}
-	return n
 }

@@ -324,7 +324,7 @@ func (d *stage3) oneshotsDown() {
 	}
 	for i := len(plan.Units) - 1; i >= 0; i-- {
 		u := plan.Units[i]
-		if u.Type != services.Oneshot || !hasProgram(u.Down) {
+		if u.Type != services.Oneshot || !execline.Runs(u.Down) {
 			continue
 		}
 		if st, _, _ := d.st.UnitOf(u.Name); st != runstate.UnitStarted {
@@ -344,18 +344,6 @@ func (d *stage3) oneshotsDown() {
 			d.log.Warn("oneshot %s: %s exited %d", u.Name, u.DownFrom, status)
 		}
 	}
-}
-
-// hasProgram reports whether the execline line has a program to run
-// (not only comments); a line that does not lex counts as one, so that
-// execlineb reports it.
-func hasProgram(line string) bool {
-	words, err := execline.Lex(line)
-	if err != nil {
-		return true
-	}
-	_, ok := execline.Program(words)
-	return ok
 }
 
 func (d *stage3) sync() error {
