@@ -47,3 +47,19 @@ func TestPlanAndUnits(t *testing.T) {
 		t.Fatal("a torn plan read without error")
 	}
 }
+
+// TestEmptyPlan: the plan of an image without definitions is recorded as
+// an empty file, and read back as a recorded, empty plan.
+func TestEmptyPlan(t *testing.T) {
+	s := created(t)
+	if err := s.SetPlan(services.Plan{}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.stateDir(), filePlan)); err != nil || len(b) != 0 {
+		t.Fatalf("plan file %q, %v; want an empty file", b, err)
+	}
+	got, ok, err := s.Plan()
+	if !ok || err != nil || len(got.Units) != 0 || len(got.Unused) != 0 {
+		t.Fatalf("Plan = %+v %v %v, want a recorded, empty plan", got, ok, err)
+	}
+}
