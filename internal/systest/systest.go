@@ -59,7 +59,7 @@ func New(t *testing.T) *World {
 	if err := os.MkdirAll(w.Sys.Layout.Run(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.State().Create(); err != nil {
+	if err := w.State().Create(0); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -73,14 +73,14 @@ func Booted(t *testing.T, knobs ...string) *World {
 	if err := os.MkdirAll(w.Sys.Layout.SvscanDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.State().WriteBoot(runstate.Boot{Svscan: FakeSvscan, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := config.Parse(knobs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.State().SetCmdStopSignal(cfg.CmdStopSignal); err != nil { // as /init does
+	if err := w.State().Create(cfg.CmdStopSignal); err != nil { // as /init does, once it read them
+		t.Fatal(err)
+	}
+	if err := w.State().WriteBoot(runstate.Boot{Svscan: FakeSvscan, Stage2: os.Getpid(), Knobs: knobs}); err != nil {
 		t.Fatal(err)
 	}
 	w.Scan = harness.FIFOReader(t, s6.ScanControl(w.Sys.Layout.Scandir()))

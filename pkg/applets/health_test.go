@@ -36,7 +36,7 @@ func writeStatus(t *testing.T, dir string, pid int, wstat uint16, flags byte, si
 func bootState(t *testing.T, l layout.Layout, knobs ...string) {
 	t.Helper()
 	st := runstate.New(l.Run())
-	if err := st.Create(); err != nil {
+	if err := st.Create(0); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.WriteBoot(runstate.Boot{Svscan: 1, Stage2: 2, Knobs: knobs}); err != nil {

@@ -31,7 +31,7 @@ func TestStatusDependencies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(rs.Create())
+	must(rs.Create(0))
 	must(rs.SetPlan(services.Plan{Units: []services.Unit{
 		{Name: "init", Type: "oneshot", Level: 0},
 		{Name: "db", Type: "longrun", Deps: []string{"init"}, Level: 1},

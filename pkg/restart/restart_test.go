@@ -50,7 +50,7 @@ func newFinishService(t *testing.T, wantUp bool, knobs []string, files ...string
 	if err := os.MkdirAll(filepath.Join(f.dir, "supervise"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.sys.State().Create(); err != nil {
+	if err := f.sys.State().Create(0); err != nil {
 		t.Fatal(err)
 	}
 	write := func(name, body string, mode os.FileMode) {

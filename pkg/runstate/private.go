@@ -51,9 +51,11 @@ const (
 // Create makes the private state directory afresh: whatever entry has its
 // name is removed (a symlink is removed, not followed: os.RemoveAll works
 // through openat), then it is made, owned by this process's uid, mode
-// 0755, with its subdirectories, the lock and the reserved record. stage1
-// calls it at each boot, before anything else writes the state.
-func (s State) Create() error {
+// 0755, with its subdirectories, the lock and the reserved record, which
+// holds the CMD's stop signal cmdStop (IGNITY_CMD_STOP_SIGNAL; 0 stands
+// for SIGTERM) for whoever stops the CMD. stage1 calls it at each boot,
+// once it has read the knobs and before anything else writes the state.
+func (s State) Create(cmdStop unix.Signal) error {
 	dir := s.stateDir()
 	var err error
 	for range createTries {
@@ -98,7 +100,9 @@ func (s State) Create() error {
 	if err := createFile(d, fileLock, privateFile, nil); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Join(dir, fileLock), err)
 	}
-	if err := createFile(d, fileRecord, readableFile, emptyRecord().encode()); err != nil {
+	r := emptyRecord()
+	r.stopsig = int(cmdStop)
+	if err := createFile(d, fileRecord, readableFile, r.encode()); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Join(dir, fileRecord), err)
 	}
 	return nil

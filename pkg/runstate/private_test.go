@@ -39,7 +39,7 @@ func TestCreateFresh(t *testing.T) {
 			victim := t.TempDir()
 			tt.plant(t, filepath.Join(dir, StateDir), victim)
 			st := New(dir)
-			if err := st.Create(); err != nil {
+			if err := st.Create(0); err != nil {
 				t.Fatal(err)
 			}
 			if entries, _ := os.ReadDir(victim); len(entries) != 0 {
@@ -144,7 +144,7 @@ func TestRecordFullDisk(t *testing.T) {
 	rec := &signals{}
 	st := New(dir).WithKill(rec.kill)
 	rec.fifo = listen(t, dir)
-	must(t, st.Create())
+	must(t, st.Create(0))
 	must(t, st.WriteBoot(Boot{Svscan: 1, Stage2: 2}))
 	must(t, st.CmdStarted(cmdPgid))
 	// Fill it.

@@ -28,7 +28,7 @@ type record struct {
 	cmd     int    // the CMD's process group while it runs; 0 = none
 	since   int64  // when cmd was recorded, ms since the epoch
 	stopped bool   // the CMD got its stop signal: it never gets it twice
-	stopsig int    // that signal, IGNITY_CMD_STOP_SIGNAL as /init read it; 0 = SIGTERM
+	stopsig int    // that signal, IGNITY_CMD_STOP_SIGNAL as /init read it (Create); 0 = SIGTERM
 	early   string // the first terminating signal before s6-svscan was ready ("SIGTERM")
 }
 

@@ -367,18 +367,8 @@ func (s State) sendStop(pgid int, sig unix.Signal) error {
 	return errors.Join(s.SignalCmd(pgid, sig), s.SignalCmd(pgid, unix.SIGCONT))
 }
 
-// SetCmdStopSignal records the CMD's stop signal, IGNITY_CMD_STOP_SIGNAL:
-// /init does, once it has read the knobs, so that whoever stops the CMD
-// (stage3, a handler, halt, an essential service's finish) finds it in
-// the record it locks anyway, without reading the configuration.
-func (s State) SetCmdStopSignal(sig unix.Signal) error {
-	if err := s.update(func(r *record) { r.stopsig = int(sig) }); err != nil {
-		return fmt.Errorf("record the CMD's stop signal: %w", err)
-	}
-	return nil
-}
-
-// CmdStopSignal is the CMD's stop signal as /init recorded it; SIGTERM,
+// CmdStopSignal is the CMD's stop signal as /init recorded it (Create);
+// SIGTERM,
 // the default, when none was or the record cannot be read.
 func (s State) CmdStopSignal() unix.Signal {
 	r, err := s.load()

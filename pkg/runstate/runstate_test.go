@@ -86,8 +86,15 @@ func (f *svscanFifo) read() string {
 // created is a fresh state with its private directory, as stage1 makes it.
 func created(t *testing.T) State {
 	t.Helper()
+	return createdStopping(t, 0)
+}
+
+// createdStopping is a state created as /init does with
+// IGNITY_CMD_STOP_SIGNAL=cmdStop (0: the default).
+func createdStopping(t *testing.T, cmdStop unix.Signal) State {
+	t.Helper()
 	st := New(t.TempDir())
-	if err := st.Create(); err != nil {
+	if err := st.Create(cmdStop); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -366,21 +373,18 @@ func TestStopCmdSignal(t *testing.T) {
 		{"IGNITY_CMD_STOP_SIGNAL=10", "SIGUSR1"},
 	} {
 		t.Run(tt.want, func(t *testing.T) {
-			rec := &signals{}
-			st := created(t).WithKill(rec.kill)
-			rec.fifo = listen(t, st.dir)
 			var knobs []string
 			if tt.knob != "" {
 				knobs = []string{tt.knob}
-			}
-			if err := st.WriteBoot(Boot{Svscan: svscanPid, Stage2: stage2Pid, Knobs: knobs}); err != nil {
-				t.Fatal(err)
 			}
 			cfg, err := config.Parse(knobs) // as /init does
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := st.SetCmdStopSignal(cfg.CmdStopSignal); err != nil {
+			rec := &signals{}
+			st := createdStopping(t, cfg.CmdStopSignal).WithKill(rec.kill)
+			rec.fifo = listen(t, st.dir)
+			if err := st.WriteBoot(Boot{Svscan: svscanPid, Stage2: stage2Pid, Knobs: knobs}); err != nil {
 				t.Fatal(err)
 			}
 			if err := st.CmdStarted(cmdPgid); err != nil {
@@ -398,7 +402,7 @@ func TestStopCmdSignal(t *testing.T) {
 }
 
 // TestCmdStopSignalFromTheRecord: the CMD gets the stop signal /init
-// recorded (SetCmdStopSignal), whoever stops it, and SIGTERM when none was
+// recorded (Create), whoever stops it, and SIGTERM when none was
 // recorded; the knobs of the boot file are not read for it.
 func TestCmdStopSignalFromTheRecord(t *testing.T) {
 	for _, tt := range []struct {
@@ -410,15 +414,10 @@ func TestCmdStopSignalFromTheRecord(t *testing.T) {
 	} {
 		t.Run(tt.want, func(t *testing.T) {
 			rec := &signals{}
-			st := created(t).WithKill(rec.kill)
+			st := createdStopping(t, tt.recorded).WithKill(rec.kill)
 			rec.fifo = listen(t, st.dir)
 			if err := st.WriteBoot(Boot{Svscan: svscanPid, Stage2: stage2Pid, Knobs: []string{"IGNITY_CMD_STOP_SIGNAL=QUIT"}}); err != nil {
 				t.Fatal(err)
-			}
-			if tt.recorded != 0 {
-				if err := st.SetCmdStopSignal(tt.recorded); err != nil {
-					t.Fatal(err)
-				}
 			}
 			if got := st.CmdStopSignal(); unix.SignalName(got) != tt.want {
 				t.Errorf("CmdStopSignal() = %v, want %s", got, tt.want)

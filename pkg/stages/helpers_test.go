@@ -141,7 +141,7 @@ func newWorld(t *testing.T) *world {
 	if err := os.MkdirAll(w.sys.Layout.Run(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.State().Create(); err != nil {
+	if err := w.State().Create(0); err != nil {
 		t.Fatal(err)
 	}
 	return w

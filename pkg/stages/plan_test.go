@@ -100,7 +100,7 @@ func TestInstallHoldsDependents(t *testing.T) {
 func TestPlanReadOncePerBoot(t *testing.T) {
 	w := newWorld(t)
 	st := w.State()
-	if err := st.Create(); err != nil {
+	if err := st.Create(0); err != nil {
 		t.Fatal(err)
 	}
 	w.file(t, "/etc/ignity/services/db/run", "#!/bin/sh\n", 0o755)

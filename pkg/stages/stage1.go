@@ -181,7 +181,7 @@ func (b *stage1) resetRun() error {
 		}
 	}
 	if err == nil {
-		err = b.st.Create()
+		err = b.st.Create(b.cfg.CmdStopSignal)
 	}
 	// The scandir is a link to where it really is: see layout.Servicedirs.
 	if err == nil {
@@ -236,15 +236,11 @@ func (b *stage1) startStage2() error {
 }
 
 // recordBoot records, for every later process, s6-svscan's pid (this
-// one's: exec keeps it), stage2's, the knobs, the CMD's stop signal and
-// the start plan: the
+// one's: exec keeps it), stage2's, the knobs and the start plan: the
 // definitions are read once per boot, here, and again only after a
 // stage2 hook (see planServices).
 func (b *stage1) recordBoot() error {
 	if err := b.st.WriteBoot(runstate.Boot{Svscan: os.Getpid(), Stage2: b.stage2, Knobs: config.Knobs(b.merged, b.overlay)}); err != nil {
-		return err
-	}
-	if err := b.st.SetCmdStopSignal(b.cfg.CmdStopSignal); err != nil {
 		return err
 	}
 	return b.st.SetPlan(b.plan)
