@@ -72,9 +72,10 @@ func (b *stage2) planServices() error {
 func (b *stage2) readPlan() (services.Plan, error) {
 	if b.cfg.Stage2Hook == "" {
 		plan, ok, err := b.st.Plan()
-		if err != nil || ok {
-			return plan, err
+		if err == nil && !ok {
+			err = errors.New("no start plan recorded: /init records one before stage2 starts")
 		}
+		return plan, err
 	}
 	defs, probs := services.Load(b.sys.Layout.Root, b.cfg.BundleDir)
 	plan, more := services.MakePlan(defs)

@@ -12,6 +12,7 @@ import (
 	"github.com/ignity/ignity/internal/harness"
 	"github.com/ignity/ignity/pkg/container"
 	"github.com/ignity/ignity/pkg/runstate"
+	"github.com/ignity/ignity/pkg/services"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,6 +43,27 @@ func booted(t *testing.T, w *world, knobs ...string) (ready *os.File, scan func(
 	return readyPipe(t, true), scan
 }
 
+// runStage2 runs stage2 on w as it runs after stage1, which records the
+// start plan of the definitions w holds by then (recordPlan).
+func runStage2(t *testing.T, w *world, cmd []string, ready *os.File) int {
+	t.Helper()
+	recordPlan(t, w)
+	return Stage2(w.sys, cmd, ready)
+}
+
+// recordPlan records the start plan of w's definitions, as stage1 does.
+func recordPlan(t *testing.T, w *world) {
+	t.Helper()
+	defs, probs := services.Load(w.sys.Layout.Root, "")
+	plan, more := services.MakePlan(defs)
+	if probs = append(probs, more...); len(probs) > 0 {
+		t.Fatalf("the definitions have problems: %v", probs)
+	}
+	if err := w.State().SetPlan(plan); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // abortSvscan stands, in w.killed, for b on s6-svscan's control FIFO:
 // exec stage3 now.
 const abortSvscan = "s6-svscan told b"
@@ -59,7 +81,7 @@ func TestStage2(t *testing.T) {
 	w.file(t, "/etc/ignity/finalize/10-f", "#!/bin/sh\n", 0o755)
 
 	w.sys.Programs.Withstdinas = w.file(t, "/fake/withstdinas", "#!/bin/sh\nexec cat >/dev/null\n", 0o755)
-	code := Stage2(w.sys, []string{"true"}, ready)
+	code := runStage2(t, w, []string{"true"}, ready)
 	if code != container.ExitSystem {
 		t.Fatalf("Stage2 = %d, want %d after the stubbed exec of wait\n%s", code, container.ExitSystem, w.stderr)
 	}
@@ -144,7 +166,7 @@ func TestStage2Stops(t *testing.T) {
 			}
 			ready, _ := booted(t, w, knobs...)
 			tt.setup(t, w)
-			if code := Stage2(w.sys, tt.cmd, ready); code != tt.code {
+			if code := runStage2(t, w, tt.cmd, ready); code != tt.code {
 				t.Errorf("Stage2 = %d, want %d\n%s", code, tt.code, w.stderr)
 			}
 			status, ok := w.State().ExitStatus()
@@ -217,6 +239,7 @@ func TestStage2TermStopsInitScript(t *testing.T) {
 	w.file(t, "/etc/ignity/init/20-never", "#!/bin/sh\ntouch "+w.host("/never")+"\n", 0o755)
 	done := make(chan int, 1)
 	begin := time.Now()
+	recordPlan(t, w)
 	go func() { done <- Stage2(w.sys, []string{"true"}, ready) }()
 	harness.PollUntil(t, 10*time.Second, "init script started", func() bool { return exists(started) })
 	unix.Kill(os.Getpid(), unix.SIGTERM)
@@ -260,7 +283,7 @@ func TestWaitServices(t *testing.T) {
 			if err := os.Symlink(w.host("/fake/supervise"), w.host("/etc/ignity/services/db/supervise")); err != nil {
 				t.Fatal(err)
 			}
-			if code := Stage2(w.sys, []string{"true"}, ready); code != tt.code {
+			if code := runStage2(t, w, []string{"true"}, ready); code != tt.code {
 				t.Fatalf("Stage2 = %d, want %d\n%s", code, tt.code, w.stderr)
 			}
 			if tt.code == 1 {
